@@ -1,0 +1,11 @@
+// Subcommands of the `pivot` binary. Each registers itself on the CLI11 app and
+// returns the callback's exit code through `exit_code`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace pivot::cli {
+
+void register_inspect(CLI::App& app, int& exit_code);
+
+}  // namespace pivot::cli
