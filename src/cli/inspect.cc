@@ -27,7 +27,9 @@ json to_json(const GgufValue& v) {
       v.v);
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 // One line for a value; arrays longer than `max_items` show their length and a head.
 std::string render(const GgufValue& v, size_t max_items) {
@@ -98,7 +100,8 @@ void print_json(const GgufFile& f) {
   j["tensors"] = ts;
   Totals tot = totals(f);
   json by_type = json::object();
-  for (const auto& [name, e] : tot.by_type) by_type[name] = {{"tensors", e.first}, {"bytes", e.second}};
+  for (const auto& [name, e] : tot.by_type)
+    by_type[name] = {{"tensors", e.first}, {"bytes", e.second}};
   j["totals"] = {{"parameters", tot.params}, {"bytes", tot.bytes}, {"by_type", by_type}};
   std::printf("%s\n", dump(j).c_str());
 }

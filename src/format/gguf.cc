@@ -11,19 +11,32 @@ namespace pivot {
 
 const char* gguf_type_name(GgufType t) {
   switch (t) {
-    case GgufType::UINT8: return "uint8";
-    case GgufType::INT8: return "int8";
-    case GgufType::UINT16: return "uint16";
-    case GgufType::INT16: return "int16";
-    case GgufType::UINT32: return "uint32";
-    case GgufType::INT32: return "int32";
-    case GgufType::FLOAT32: return "float32";
-    case GgufType::BOOL: return "bool";
-    case GgufType::STRING: return "string";
-    case GgufType::ARRAY: return "array";
-    case GgufType::UINT64: return "uint64";
-    case GgufType::INT64: return "int64";
-    case GgufType::FLOAT64: return "float64";
+    case GgufType::UINT8:
+      return "uint8";
+    case GgufType::INT8:
+      return "int8";
+    case GgufType::UINT16:
+      return "uint16";
+    case GgufType::INT16:
+      return "int16";
+    case GgufType::UINT32:
+      return "uint32";
+    case GgufType::INT32:
+      return "int32";
+    case GgufType::FLOAT32:
+      return "float32";
+    case GgufType::BOOL:
+      return "bool";
+    case GgufType::STRING:
+      return "string";
+    case GgufType::ARRAY:
+      return "array";
+    case GgufType::UINT64:
+      return "uint64";
+    case GgufType::INT64:
+      return "int64";
+    case GgufType::FLOAT64:
+      return "float64";
   }
   return "unknown";
 }
@@ -94,17 +107,22 @@ uint64_t min_value_bytes(GgufType t) {
   switch (t) {
     case GgufType::UINT8:
     case GgufType::INT8:
-    case GgufType::BOOL: return 1;
+    case GgufType::BOOL:
+      return 1;
     case GgufType::UINT16:
-    case GgufType::INT16: return 2;
+    case GgufType::INT16:
+      return 2;
     case GgufType::UINT32:
     case GgufType::INT32:
-    case GgufType::FLOAT32: return 4;
+    case GgufType::FLOAT32:
+      return 4;
     case GgufType::STRING:
     case GgufType::UINT64:
     case GgufType::INT64:
-    case GgufType::FLOAT64: return 8;
-    case GgufType::ARRAY: return 12;
+    case GgufType::FLOAT64:
+      return 8;
+    case GgufType::ARRAY:
+      return 12;
   }
   return 1;
 }
@@ -203,16 +221,36 @@ class GgufParser {
     GgufValue out;
     out.type = t;
     switch (t) {
-      case GgufType::UINT8: out.v = uint64_t{raw<uint8_t>("uint8 value")}; break;
-      case GgufType::INT8: out.v = int64_t{raw<int8_t>("int8 value")}; break;
-      case GgufType::UINT16: out.v = uint64_t{raw<uint16_t>("uint16 value")}; break;
-      case GgufType::INT16: out.v = int64_t{raw<int16_t>("int16 value")}; break;
-      case GgufType::UINT32: out.v = uint64_t{raw<uint32_t>("uint32 value")}; break;
-      case GgufType::INT32: out.v = int64_t{raw<int32_t>("int32 value")}; break;
-      case GgufType::UINT64: out.v = raw<uint64_t>("uint64 value"); break;
-      case GgufType::INT64: out.v = raw<int64_t>("int64 value"); break;
-      case GgufType::FLOAT32: out.v = double{raw<float>("float32 value")}; break;
-      case GgufType::FLOAT64: out.v = raw<double>("float64 value"); break;
+      case GgufType::UINT8:
+        out.v = uint64_t{raw<uint8_t>("uint8 value")};
+        break;
+      case GgufType::INT8:
+        out.v = int64_t{raw<int8_t>("int8 value")};
+        break;
+      case GgufType::UINT16:
+        out.v = uint64_t{raw<uint16_t>("uint16 value")};
+        break;
+      case GgufType::INT16:
+        out.v = int64_t{raw<int16_t>("int16 value")};
+        break;
+      case GgufType::UINT32:
+        out.v = uint64_t{raw<uint32_t>("uint32 value")};
+        break;
+      case GgufType::INT32:
+        out.v = int64_t{raw<int32_t>("int32 value")};
+        break;
+      case GgufType::UINT64:
+        out.v = raw<uint64_t>("uint64 value");
+        break;
+      case GgufType::INT64:
+        out.v = raw<int64_t>("int64 value");
+        break;
+      case GgufType::FLOAT32:
+        out.v = double{raw<float>("float32 value")};
+        break;
+      case GgufType::FLOAT64:
+        out.v = raw<double>("float64 value");
+        break;
       case GgufType::BOOL: {
         uint64_t at = pos_;
         uint8_t b = raw<uint8_t>("bool value");
@@ -220,8 +258,12 @@ class GgufParser {
         out.v = b == 1;
         break;
       }
-      case GgufType::STRING: out.v = str("string value"); break;
-      case GgufType::ARRAY: out.v = array(key, depth); break;
+      case GgufType::STRING:
+        out.v = str("string value");
+        break;
+      case GgufType::ARRAY:
+        out.v = array(key, depth);
+        break;
     }
     return out;
   }
@@ -272,8 +314,8 @@ class GgufParser {
     t.file_offset = pos_;
     t.name = str("tensor name", kMaxNameLen);
     const char* nm = t.name.c_str();
-    if (t.name.empty()) err(t.file_offset, "tensor #%llu has an empty name",
-                            static_cast<unsigned long long>(i));
+    if (t.name.empty())
+      err(t.file_offset, "tensor #%llu has an empty name", static_cast<unsigned long long>(i));
     if (f_.tensor_index_.count(t.name)) err(t.file_offset, "duplicate tensor name '%s'", nm);
     uint64_t at = pos_;
     t.n_dims = u32("n_dims");
@@ -330,8 +372,7 @@ class GgufParser {
             static_cast<unsigned long long>(t.n_bytes), static_cast<unsigned long long>(data_size));
       order.push_back(&t);
     }
-    std::sort(order.begin(), order.end(),
-              [](auto* a, auto* b) { return a->offset < b->offset; });
+    std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->offset < b->offset; });
     for (size_t i = 1; i < order.size(); ++i) {
       const auto* p = order[i - 1];
       const auto* q = order[i];
@@ -373,8 +414,9 @@ const GgufValue* GgufFile::find(std::string_view key) const {
 
 const GgufValue& GgufFile::get(std::string_view key) const {
   const GgufValue* v = find(key);
-  if (!v) fail("%s: required metadata key '%.*s' is missing", label_.c_str(), int(key.size()),
-               key.data());
+  if (!v)
+    fail("%s: required metadata key '%.*s' is missing", label_.c_str(), int(key.size()),
+         key.data());
   return *v;
 }
 

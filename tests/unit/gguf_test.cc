@@ -98,7 +98,8 @@ void expect_error(const std::vector<uint8_t>& b, std::vector<std::string> want) 
     std::string msg = e.what();
     EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
     EXPECT_EQ(msg.rfind("test.gguf: offset 0x", 0), 0u) << msg;
-    for (const auto& w : want) EXPECT_NE(msg.find(w), std::string::npos) << "'" << w << "' not in: " << msg;
+    for (const auto& w : want)
+      EXPECT_NE(msg.find(w), std::string::npos) << "'" << w << "' not in: " << msg;
   }
 }
 
@@ -179,8 +180,8 @@ TEST(GgufMalformed, TruncatedInEachSection) {
   expect_error(cut(6), {"version"});
   expect_error(cut(20), {"kv_count"});
   expect_error(cut(30), {"tensor_count 2 cannot fit"});  // counts checked against what is left
-  expect_error(cut(300), {"truncated"});                  // inside the metadata
-  expect_error(cut(full.size() - 600), {"truncated"});    // inside the tensor infos
+  expect_error(cut(300), {"truncated"});                 // inside the metadata
+  expect_error(cut(full.size() - 600), {"truncated"});   // inside the tensor infos
   expect_error(cut(full.size() - 1), {"runs past the end of the data section"});
 }
 
@@ -229,11 +230,9 @@ TEST(GgufMalformed, BadValueTypesAndBools) {
   Spec s;
   expect_error(build(s, [](Writer& w) { w.str("x").put<uint32_t>(13).put<uint8_t>(0); }),
                {"key 'x'", "unknown value type 13"});
-  expect_error(build(s,
-                     [](Writer& w) {
-                       w.str("x").put<uint32_t>(9).put<uint32_t>(77).put<uint64_t>(0);
-                     }),
-               {"unknown value type 77"});
+  expect_error(
+      build(s, [](Writer& w) { w.str("x").put<uint32_t>(9).put<uint32_t>(77).put<uint64_t>(0); }),
+      {"unknown value type 77"});
   expect_error(build(s, [](Writer& w) { w.str("flag").put<uint32_t>(7).put<uint8_t>(2); }),
                {"key 'flag'", "bool"});
 }
