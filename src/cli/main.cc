@@ -12,6 +12,13 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "pivot 0.1.0");
   int exit_code = 0;
   pivot::cli::register_inspect(app, exit_code);
+  pivot::cli::register_template(app, exit_code);
+  pivot::cli::register_bench(app, exit_code);
+  pivot::cli::register_tokenize(app, exit_code);
+  pivot::cli::register_plan(app, exit_code);
+  pivot::cli::register_logits(app, exit_code);
+  pivot::cli::register_run(app, exit_code);
+  pivot::cli::register_chat(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

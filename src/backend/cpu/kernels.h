@@ -1,0 +1,38 @@
+// Inner kernels of the cpu backend's matmul, chosen once at start-up by CPU
+// features (runtime dispatch): AVX2+FMA+F16C where available, portable scalar
+// code otherwise. Both compute in f32 from the GGUF blocks defined in quant.h.
+#pragma once
+
+#include <cstdint>
+
+#include "pivot/ggml_type.h"
+
+namespace pivot::cpu {
+
+// Elements per chunk a DequantChunk produces: one K-quant super-block, or 8
+// blocks of 32, so every supported type's rows split into whole chunks.
+inline constexpr int64_t kChunk = 256;
+
+// Dequantizes n elements (n <= kChunk, a multiple of the block size) starting at
+// block-aligned `src` into `dst`.
+using DequantChunk = void (*)(const uint8_t* src, float* dst, int64_t n);
+
+// acc[j] += Σ_i a[i] · x[j * ldx + i] for j < nx (nx <= 4), n elements.
+using DotRows = void (*)(const float* a, const float* x, int64_t n, int64_t ldx, int nx,
+                         double* acc);
+
+// Σ_i W[i] · x[i] over one weight row of K elements in GGUF blocks, dequantizing
+// in registers (the decode path: one activation row, weights read once).
+using RowDot = float (*)(const uint8_t* w, const float* x, int64_t K);
+
+struct Kernels {
+  const char* name;  // "avx2", "scalar"
+  DotRows dot_rows;
+  DequantChunk (*dequant)(GgmlType type);  // nullptr: use quant.h's dequantize_row
+  RowDot (*row_dot)(GgmlType type);        // nullptr: dequantize, then dot_rows
+};
+
+const Kernels& scalar_kernels();
+const Kernels* avx2_kernels();  // nullptr if not compiled in (non-x86 builds)
+
+}  // namespace pivot::cpu

@@ -1,0 +1,62 @@
+// A small fixed thread pool for the cpu backend: run(n, fn) calls fn(i) for
+// i in [0, n) on the workers and the calling thread, and returns when all are
+// done. Tasks are claimed from a shared counter, so the caller never waits for a
+// worker the OS has not scheduled (machines are often oversubscribed): late
+// workers find no task left. Workers spin briefly between jobs (decode issues
+// hundreds of small jobs per token), then sleep. One caller at a time; fn must
+// not throw.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace pivot::cpu {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int n_threads);  // n_threads >= 1, including the caller
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // fn(task, thread) for task in [0, n_tasks); thread in [0, size()).
+  template <typename F>
+  void run(int64_t n_tasks, F&& fn) {
+    if (n_tasks <= 0) return;
+    if (workers_.empty() || n_tasks == 1) {
+      for (int64_t i = 0; i < n_tasks; ++i) fn(i, 0);
+      return;
+    }
+    using Fn = std::remove_reference_t<F>;
+    auto call = [](void* ctx, int64_t i, int t) { (*static_cast<Fn*>(ctx))(i, t); };
+    dispatch(n_tasks, call, &fn);
+  }
+
+ private:
+  using Thunk = void (*)(void*, int64_t, int);
+  void dispatch(int64_t n_tasks, Thunk thunk, void* ctx);
+  void worker(int index);
+  void work(int thread);
+
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int64_t> next_{0};
+  std::atomic<int64_t> done_{0};  // tasks finished in the current job
+  std::atomic<int> active_{0};    // workers inside the current job
+  bool open_ = false;             // current job accepts workers (guarded by mu_)
+  std::atomic<bool> stop_{false};
+  int64_t n_tasks_ = 0;
+  Thunk thunk_ = nullptr;
+  void* ctx_ = nullptr;
+};
+
+}  // namespace pivot::cpu

@@ -1,0 +1,33 @@
+#include "host_memory.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "pivot/error.h"
+
+namespace pivot {
+
+Buffer HostMemory::allocate(size_t bytes, size_t alignment, const char* backend) {
+  const size_t rounded = (bytes + alignment - 1) / alignment * alignment;
+  void* p = rounded ? std::aligned_alloc(alignment, rounded) : nullptr;
+  if (rounded && !p) fail("%s: out of memory allocating %zu bytes", backend, bytes);
+  *used_ += rounded;
+  auto used = used_;
+  return Buffer(p, bytes, [used, rounded](void* q) {
+    std::free(q);
+    *used -= rounded;
+  });
+}
+
+MemoryInfo HostMemory::info() const {
+  MemoryInfo m;
+  const long pages = sysconf(_SC_PHYS_PAGES), avail = sysconf(_SC_AVPHYS_PAGES);
+  const long page = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page > 0) m.total_bytes = static_cast<uint64_t>(pages) * page;
+  if (avail > 0 && page > 0) m.free_bytes = static_cast<uint64_t>(avail) * page;
+  m.used_bytes = used();
+  return m;
+}
+
+}  // namespace pivot

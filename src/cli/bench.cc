@@ -1,0 +1,250 @@
+// `pivot bench -m FILE [-p 512] [-n 128] [-t THREADS] [-r REPS] [--json]`:
+// prompt processing (pp) and generation (tg) speed, like llama-bench: pp runs
+// P prompt tokens from an empty cache in one forward pass per batch; tg runs N
+// single-token decode steps from an empty cache. Each is repeated REPS times
+// after one warm-up; mean ± sample standard deviation of tokens/s.
+//
+// The machine's memory read bandwidth is measured in the same run (all threads
+// summing a 512 MiB buffer, best of 5), and decode is reported as a fraction of
+// the roofline limit bandwidth ÷ (weight bytes read per token).
+// --json writes the calibration format documented in include/pivot/plan.h.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "commands.h"
+#include "pivot/backend.h"
+#include "pivot/error.h"
+#include "pivot/gguf.h"
+#include "pivot/model.h"
+
+namespace pivot::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Stats {
+  double mean = 0, sd = 0;
+  std::vector<double> samples;
+};
+
+Stats stats(std::vector<double> v) {
+  Stats s;
+  s.samples = v;
+  s.mean = std::accumulate(v.begin(), v.end(), 0.0) / v.size();
+  if (v.size() > 1) {
+    double ss = 0;
+    for (double x : v) ss += (x - s.mean) * (x - s.mean);
+    s.sd = std::sqrt(ss / (v.size() - 1));
+  }
+  return s;
+}
+
+// Best-of-5 read bandwidth in bytes/s with n_threads threads over a 512 MiB buffer.
+double read_bandwidth(int n_threads) {
+  const size_t n = (512u << 20) / sizeof(uint64_t);
+  std::vector<uint64_t> buf(n);
+  for (size_t i = 0; i < n; ++i) buf[i] = i;
+  double best = 0;
+  std::vector<uint64_t> sums(static_cast<size_t>(n_threads));
+  for (int rep = 0; rep < 5; ++rep) {
+    auto t0 = Clock::now();
+    std::vector<std::thread> ts;
+    for (int t = 0; t < n_threads; ++t)
+      ts.emplace_back([&, t] {
+        size_t lo = n * t / n_threads, hi = n * (t + 1) / n_threads;
+        uint64_t a = 0, b = 0, c = 0, d = 0;
+        for (size_t i = lo; i + 4 <= hi; i += 4) {
+          a += buf[i];
+          b += buf[i + 1];
+          c += buf[i + 2];
+          d += buf[i + 3];
+        }
+        sums[static_cast<size_t>(t)] = a + b + c + d;
+      });
+    for (auto& th : ts) th.join();
+    double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    best = std::max(best, n * sizeof(uint64_t) / s);
+  }
+  if (std::accumulate(sums.begin(), sums.end(), uint64_t{0}) == 1) std::fputc(' ', stderr);
+  return best;
+}
+
+// Weight bytes one decode step reads: every tensor except the embedding table, of
+// which only one row is read (unless the output projection reuses it).
+double decode_bytes_per_token(const GgufFile& f, const ModelSpec& spec) {
+  double bytes = 0;
+  for (const auto& t : f.tensors()) {
+    if (t.name == "token_embd.weight" && !spec.tied_output)
+      bytes += static_cast<double>(t.n_bytes) / static_cast<double>(t.ne[1]);
+    else
+      bytes += static_cast<double>(t.n_bytes);
+  }
+  return bytes;
+}
+
+nlohmann::ordered_json machine_info(int n_threads, double bw) {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, model, flags;
+  double mhz = 0;
+  while (std::getline(in, line)) {
+    auto val = [&] { return line.substr(line.find(':') + 2); };
+    if (model.empty() && line.rfind("model name", 0) == 0) model = val();
+    if (flags.empty() && line.rfind("flags", 0) == 0) flags = " " + val() + " ";
+    if (mhz == 0 && line.rfind("cpu MHz", 0) == 0) mhz = std::atof(val().c_str());
+  }
+  uint64_t mem_kb = 0;
+  std::ifstream mi("/proc/meminfo");
+  while (std::getline(mi, line))
+    if (line.rfind("MemTotal:", 0) == 0) mem_kb = std::strtoull(line.c_str() + 9, nullptr, 10);
+  auto has = [&](const char* f) {
+    return flags.find(std::string(" ") + f + " ") != std::string::npos;
+  };
+  return {{"cpu_model", model},
+          {"n_cpus", std::thread::hardware_concurrency()},
+          {"threads", n_threads},
+          {"cpu_mhz", mhz},
+          {"avx2", has("avx2")},
+          {"fma", has("fma")},
+          {"avx512f", has("avx512f")},
+          {"avx512_vnni", has("avx512_vnni")},
+          {"mem_total_bytes", mem_kb * 1024},
+          {"mem_bw_gbs", bw / 1e9}};
+}
+
+struct Opts {
+  std::string model, backend = "cpu";
+  int64_t n_prompt = 512, n_gen = 128;
+  int threads = 0, reps = 5;
+  bool json = false, no_bandwidth = false;
+};
+
+void run_bench(const Opts& o) {
+  if (o.n_prompt < 0 || o.n_gen < 0 || o.reps < 1) fail("bench: -p and -n must be >= 0, -r >= 1");
+  int threads = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
+  GgufFile file = GgufFile::open(o.model);
+  BackendOptions bo;
+  bo.n_threads = threads;
+  auto backend = create_backend(o.backend, bo);
+  auto model = load_model(file, *backend);
+  const ModelSpec& spec = model->spec();
+  int64_t n_ctx = std::max<int64_t>({o.n_prompt, o.n_gen, 1});
+  KvCache kv(*backend, spec, n_ctx);
+  std::vector<float> logits(static_cast<size_t>(spec.n_vocab));
+  std::mt19937 rng(42);
+  std::vector<TokenId> prompt(static_cast<size_t>(o.n_prompt));
+  for (auto& t : prompt) t = static_cast<TokenId>(rng() % static_cast<uint32_t>(spec.n_vocab));
+
+  auto time_pp = [&] {
+    kv.n_past = 0;
+    auto t0 = Clock::now();
+    model->forward(prompt, kv, Logits::kLast, logits.data());
+    backend->synchronize();
+    return o.n_prompt / std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  auto time_tg = [&] {
+    kv.n_past = 0;
+    TokenId tok = 1;
+    auto t0 = Clock::now();
+    for (int64_t i = 0; i < o.n_gen; ++i) {
+      model->forward(std::span<const TokenId>(&tok, 1), kv, Logits::kLast, logits.data());
+      tok = static_cast<TokenId>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    }
+    backend->synchronize();
+    return o.n_gen / std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  std::vector<double> pp, tg;
+  if (o.n_prompt > 0) {
+    time_pp();  // warm-up
+    for (int r = 0; r < o.reps; ++r) pp.push_back(time_pp());
+  }
+  if (o.n_gen > 0) {
+    time_tg();
+    for (int r = 0; r < o.reps; ++r) tg.push_back(time_tg());
+  }
+  double bw = o.no_bandwidth ? 0 : read_bandwidth(threads);
+  double bytes_tok = decode_bytes_per_token(file, spec);
+  double limit = bw > 0 ? bw / bytes_tok : 0;
+
+  std::string weight_type = "mixed";
+  if (const GgufTensorInfo* t = file.find_tensor("blk.0.ffn_down.weight"))
+    weight_type = ggml_type_name(static_cast<uint32_t>(t->type));
+  if (o.json) {
+    nlohmann::ordered_json j;
+    j["backend"] = o.backend;
+    j["model"] = o.model;
+    j["model_name"] = spec.name;
+    j["weight_type"] = weight_type;
+    j["threads"] = threads;
+    j["reps"] = o.reps;
+    if (!pp.empty()) {
+      Stats s = stats(pp);
+      j["pp"] = {
+          {"n_tokens", o.n_prompt}, {"tokens_per_s", s.mean}, {"sd", s.sd}, {"samples", s.samples}};
+    }
+    if (!tg.empty()) {
+      Stats s = stats(tg);
+      j["tg"] = {{"n_tokens", o.n_gen},
+                 {"tokens_per_s", s.mean},
+                 {"sd", s.sd},
+                 {"samples", s.samples},
+                 {"n_ctx_start", 0},
+                 {"bytes_per_token", bytes_tok},
+                 {"bandwidth_limit_tokens_per_s", limit}};
+    }
+    j["machine"] = machine_info(threads, bw);
+    std::printf("%s\n", j.dump(2).c_str());
+    return;
+  }
+  std::printf("| %-32s | %-7s | %7s | %-7s | %18s |\n", "model", "backend", "threads", "test",
+              "t/s");
+  std::printf("|%s|%s|%s|%s|%s|\n", std::string(34, '-').c_str(), std::string(9, '-').c_str(),
+              std::string(9, '-').c_str(), std::string(9, '-').c_str(),
+              std::string(20, '-').c_str());
+  std::string label = spec.name.substr(0, 24) + " " + weight_type;
+  auto row = [&](const char* test, int64_t n, const std::vector<double>& v) {
+    Stats s = stats(v);
+    std::string t = test + std::to_string(n);
+    std::printf("| %-32s | %-7s | %7d | %-7s | %10.2f ± %5.2f |\n", label.c_str(),
+                o.backend.c_str(), threads, t.c_str(), s.mean, s.sd);
+  };
+  if (!pp.empty()) row("pp", o.n_prompt, pp);
+  if (!tg.empty()) row("tg", o.n_gen, tg);
+  if (bw > 0 && !tg.empty())
+    std::printf(
+        "\nmemory read bandwidth %.2f GB/s (%d threads); decode reads %.1f MB/token -> limit "
+        "%.1f tokens/s; tg at %.0f%% of the limit\n",
+        bw / 1e9, threads, bytes_tok / 1e6, limit, 100 * stats(tg).mean / limit);
+}
+
+}  // namespace
+
+void register_bench(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = app.add_subcommand("bench", "Measure prompt processing and generation speed");
+  cmd->add_option("-m,--model", o->model, "GGUF model file")->required();
+  cmd->add_option("-p,--n-prompt", o->n_prompt, "prompt tokens (0: skip pp)")
+      ->capture_default_str();
+  cmd->add_option("-n,--n-gen", o->n_gen, "generated tokens (0: skip tg)")->capture_default_str();
+  cmd->add_option("-t,--threads", o->threads, "threads (0: all cores)")->capture_default_str();
+  cmd->add_option("-r,--repetitions", o->reps, "timed repetitions")->capture_default_str();
+  cmd->add_option("--backend", o->backend, "backend (cpu, reference, ...)")->capture_default_str();
+  cmd->add_flag("--json", o->json, "JSON output (the calibration format of pivot plan)");
+  cmd->add_flag("--no-bandwidth", o->no_bandwidth, "skip the memory bandwidth measurement");
+  cmd->callback([o, &exit_code] {
+    run_bench(*o);
+    exit_code = 0;
+  });
+}
+
+}  // namespace pivot::cli

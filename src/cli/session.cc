@@ -1,0 +1,85 @@
+#include "session.h"
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+namespace pivot::cli {
+
+void add_session_options(CLI::App* cmd, SessionOptions& o) {
+  SamplerParams& s = o.sampling;
+  cmd->add_option("-m,--model", o.model, "GGUF model file")->required();
+  cmd->add_option(
+         "--backend", o.backend,
+         "backend: " +
+             [] {
+               std::string n;
+               for (const auto& b : backend_names()) n += (n.empty() ? "" : ", ") + b;
+               return n;
+             }())
+      ->capture_default_str();
+  cmd->add_option("-t,--threads", o.threads, "CPU threads (0: all cores)")->capture_default_str();
+  cmd->add_option("-c,--ctx-size", o.ctx_size, "context size in tokens (0: min(4096, model's))")
+      ->capture_default_str();
+  cmd->add_option("-b,--batch-size", o.batch_size, "prompt tokens per forward step")
+      ->capture_default_str();
+  cmd->add_option("--temp", s.temperature, "temperature (0: greedy)")->capture_default_str();
+  cmd->add_option("--top-k", s.top_k, "top-k (0: off)")->capture_default_str();
+  cmd->add_option("--top-p", s.top_p, "top-p (1: off)")->capture_default_str();
+  cmd->add_option("--min-p", s.min_p, "min-p (0: off)")->capture_default_str();
+  cmd->add_option("--repeat-penalty", s.repeat_penalty, "repetition penalty (1: off)")
+      ->capture_default_str();
+  cmd->add_option("--frequency-penalty", s.frequency_penalty, "frequency penalty")
+      ->capture_default_str();
+  cmd->add_option("--presence-penalty", s.presence_penalty, "presence penalty")
+      ->capture_default_str();
+  cmd->add_option("--repeat-last-n", s.penalty_last_n, "tokens the penalties look back over")
+      ->capture_default_str();
+  cmd->add_option_function<uint64_t>(
+      "-s,--seed",
+      [&o](uint64_t v) {
+        o.sampling.seed = v;
+        o.seed_given = true;
+      },
+      "random seed (default: random, printed)");
+}
+
+std::unique_ptr<Session> open_session(SessionOptions& o) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (!o.seed_given) o.sampling.seed = std::random_device{}();
+  auto s = std::unique_ptr<Session>(
+      new Session{GgufFile::open(o.model), nullptr, nullptr, nullptr, nullptr, 0});
+  BackendOptions bo;
+  bo.n_threads = o.threads;
+  s->backend = create_backend(o.backend, bo);
+  s->tok = Tokenizer::from_gguf(s->file);
+  ModelOptions mo;
+  mo.n_batch = o.batch_size;
+  s->model = load_model(s->file, *s->backend, mo);
+  const ModelSpec& spec = s->model->spec();
+  const int64_t n_ctx = o.ctx_size > 0 ? o.ctx_size : std::min<int64_t>(4096, spec.n_ctx_train);
+  s->kv = std::make_unique<KvCache>(*s->backend, spec, n_ctx);
+  s->load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::fprintf(stderr,
+               "pivot: loaded %s (%s, %lld layers, %.1f MiB) on %s in %.2f s; context %lld tokens "
+               "(KV cache %.1f MiB); seed %llu\n",
+               spec.name.c_str(), spec.arch.c_str(), static_cast<long long>(spec.n_layer),
+               s->file.file_size() / 1048576.0, s->backend->props().name.c_str(), s->load_s,
+               static_cast<long long>(n_ctx), s->kv->bytes() / 1048576.0,
+               static_cast<unsigned long long>(o.sampling.seed));
+  return s;
+}
+
+void print_speed(const GenerateStats& st) {
+  const double gen_tokens = static_cast<double>(std::max<int64_t>(st.n_generated - 1, 0));
+  std::fprintf(
+      stderr,
+      "pivot: prompt %lld tokens in %.3f s (%.1f tokens/s); generated %lld tokens in %.3f s "
+      "(%.1f tokens/s); stop: %s\n",
+      static_cast<long long>(st.n_prompt), st.prompt_s,
+      st.prompt_s > 0 ? st.n_prompt / st.prompt_s : 0.0, static_cast<long long>(st.n_generated),
+      st.generate_s, st.generate_s > 0 ? gen_tokens / st.generate_s : 0.0,
+      stop_reason_name(st.reason));
+}
+
+}  // namespace pivot::cli

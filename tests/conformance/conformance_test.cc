@@ -1,0 +1,270 @@
+// The conformance suite: every op of every registered backend against `reference`
+// on random inputs of several shapes (odd sizes included) and every weight type.
+// Written once, parameterised over (backend, case); a backend that says kNo for a
+// case skips it, with the reason in the output.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "pivot/backend.h"
+#include "pivot/quant.h"
+
+namespace pivot {
+namespace {
+
+struct Case {
+  std::string name;
+  OpKind op;
+  GgmlType wtype = GgmlType::F32;  // weight type for matmul / get_rows
+  int64_t a = 1, b = 1, c = 1;     // op-specific sizes, see make_op()
+  int64_t d = 1, e = 1;
+  RopeMode mode = RopeMode::kNorm;
+  bool flag = false;  // rope: freq_factors; add: broadcast
+  double tol = 2e-5;  // relative L2 error allowed
+};
+
+// Host copy of an op's tensors: inputs filled once, shared by both backends.
+struct HostOp {
+  OpDesc op;                                // data pointers into `bytes`
+  std::vector<std::vector<uint8_t>> bytes;  // [dst, src0, src1, src2]
+};
+
+std::vector<uint8_t> random_tensor(const Tensor& t, std::mt19937& rng, float lo, float hi) {
+  std::uniform_real_distribution<float> u(lo, hi);
+  std::vector<float> f(static_cast<size_t>(t.n_elements()));
+  for (float& v : f) v = u(rng);
+  std::vector<uint8_t> out(t.n_bytes());
+  for (int64_t r = 0; r < t.n_rows(); ++r)
+    quantize_row(t.type, f.data() + r * t.ne[0], out.data() + r * t.row_bytes(), t.ne[0]);
+  return out;
+}
+
+HostOp make_op(const Case& c) {
+  std::mt19937 rng(1234);
+  HostOp h;
+  OpDesc& op = h.op;
+  op.kind = c.op;
+  auto f32 = [](int64_t n0, int64_t n1 = 1, int64_t n2 = 1) {
+    return make_tensor(nullptr, GgmlType::F32, n0, n1, n2);
+  };
+  Tensor none;
+  none.ne[0] = 0;
+  switch (c.op) {
+    case OpKind::kMatmul:  // a = K, b = N, c = M
+      op.src[0] = make_tensor(nullptr, c.wtype, c.a, c.b);
+      op.src[1] = f32(c.a, c.c);
+      op.dst = f32(c.b, c.c);
+      break;
+    case OpKind::kGetRows:  // a = K, b = V, c = M
+      op.src[0] = make_tensor(nullptr, c.wtype, c.a, c.b);
+      op.src[1] = make_tensor(nullptr, GgmlType::I32, c.c);
+      op.dst = f32(c.a, c.c);
+      break;
+    case OpKind::kRmsNorm:  // a = K, b = M
+      op.src[0] = f32(c.a, c.b);
+      op.src[1] = f32(c.a);
+      op.dst = f32(c.a, c.b);
+      op.eps = 1e-5f;
+      break;
+    case OpKind::kRope:  // a = head_dim, b = n_head, c = M, d = n_rot
+      op.src[0] = f32(c.a, c.b, c.c);
+      op.src[1] = make_tensor(nullptr, GgmlType::I32, c.c);
+      if (c.flag) op.src[2] = f32(c.d / 2);
+      op.dst = op.src[0];
+      op.rope = {c.mode, static_cast<int32_t>(c.d), 10000.0f, c.flag ? 0.25f : 1.0f};
+      break;
+    case OpKind::kAttention:  // a = D, b = n_head, c = M, d = n_head_kv, e = pos0
+      op.src[0] = f32(c.a, c.b, c.c);
+      op.src[1] = f32(c.a, c.d, c.e + c.c + 3);
+      op.src[2] = op.src[1];
+      op.dst = op.src[0];
+      op.attn = {1.0f / std::sqrt(static_cast<float>(c.a)), static_cast<int32_t>(c.e)};
+      break;
+    default:  // elementwise: a = K, b = M
+      op.src[0] = f32(c.a, c.b);
+      op.src[1] = c.flag ? f32(c.a) : f32(c.a, c.b);
+      op.dst = f32(c.a, c.b);
+      op.scale = 0.37f;
+      break;
+  }
+  const int n_src = c.op == OpKind::kRope        ? (c.flag ? 3 : 2)
+                    : c.op == OpKind::kAttention ? 3
+                    : c.op == OpKind::kScale     ? 1
+                                                 : 2;
+  h.bytes.resize(4);
+  h.bytes[0].resize(op.dst.n_bytes());
+  for (int i = 0; i < n_src; ++i) {
+    Tensor& t = op.src[i];
+    if (t.type == GgmlType::I32) {
+      std::vector<int32_t> v(static_cast<size_t>(t.n_elements()));
+      const int64_t hi = c.op == OpKind::kGetRows ? c.b - 1 : 5000;
+      std::uniform_int_distribution<int32_t> u(0, static_cast<int32_t>(hi));
+      for (auto& x : v) x = u(rng);
+      if (c.op == OpKind::kGetRows) {
+        v.front() = 0;
+        v.back() = static_cast<int32_t>(c.b - 1);
+      }
+      h.bytes[i + 1].resize(v.size() * 4);
+      std::memcpy(h.bytes[i + 1].data(), v.data(), v.size() * 4);
+    } else if (c.op == OpKind::kRope && i == 2) {
+      h.bytes[i + 1] = random_tensor(t, rng, 1.0f, 8.0f);  // frequency factors
+    } else {
+      h.bytes[i + 1] = random_tensor(t, rng, -2.0f, 2.0f);
+    }
+  }
+  return h;
+}
+
+// Runs the op on `be`: uploads inputs, executes, downloads dst as floats.
+std::vector<float> run_on(Backend& be, const HostOp& h) {
+  OpDesc op = h.op;
+  std::vector<Buffer> bufs;
+  auto upload = [&](Tensor& t, const std::vector<uint8_t>& bytes) {
+    bufs.push_back(be.allocate(std::max<size_t>(bytes.size(), 1), MemKind::kDevice));
+    be.copy(bufs.back().data(), bytes.data(), bytes.size(), CopyKind::kHostToDevice);
+    t.data = bufs.back().data();
+  };
+  for (int i = 0; i < 3; ++i)
+    if (!h.bytes[i + 1].empty()) upload(op.src[i], h.bytes[i + 1]);
+  if (op.kind == OpKind::kRope || op.kind == OpKind::kAttention) {
+    // In-place / cache ops: dst is a fresh copy of src0 for rope, zeros for attention.
+    upload(op.dst, op.kind == OpKind::kRope ? h.bytes[1] : std::vector<uint8_t>(op.dst.n_bytes()));
+    if (op.kind == OpKind::kRope) op.src[0] = op.dst;
+    if (op.kind == OpKind::kAttention) op.src[2].data = bufs[2].data();
+  } else {
+    upload(op.dst, std::vector<uint8_t>(op.dst.n_bytes()));
+  }
+  if (op.kind == OpKind::kMatmul) be.prepare_weight(op.src[0]);
+  be.execute(op);
+  std::vector<float> out(static_cast<size_t>(op.dst.n_elements()));
+  be.copy(out.data(), op.dst.data, out.size() * 4, CopyKind::kDeviceToHost);
+  be.synchronize();
+  return out;
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> v;
+  const GgmlType wtypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q4_0,
+                             GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0,
+                             GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K,
+                             GgmlType::Q6_K};
+  for (GgmlType t : wtypes) {
+    if (!can_quantize(t)) continue;
+    const auto bs = ggml_type_traits(t).block_size;
+    const std::string tn(ggml_type_traits(t).name);
+    std::vector<std::array<int64_t, 3>> shapes = {
+        {256, 1, 1}, {256, 7, 3}, {512, 33, 5}, {768, 19, 9}, {256 * 6, 17, 2}};
+    if (bs == 1) shapes.insert(shapes.end(), {{1, 1, 1}, {37, 5, 3}, {300, 13, 7}});
+    if (bs == 32) shapes.insert(shapes.end(), {{32, 1, 1}, {96, 3, 5}, {576, 21, 6}});
+    for (auto [K, N, M] : shapes) {
+      v.push_back({"matmul_" + tn + "_" + std::to_string(K) + "x" + std::to_string(N) + "x" +
+                       std::to_string(M),
+                   OpKind::kMatmul, t, K, N, M});
+      v.back().tol = 2e-5;
+    }
+    v.push_back({"get_rows_" + tn, OpKind::kGetRows, t, bs == 1 ? 37 : 512, 11, 5});
+  }
+  for (auto [K, M] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {7, 3}, {576, 2}, {1001, 4}})
+    v.push_back({"rms_norm_" + std::to_string(K) + "x" + std::to_string(M), OpKind::kRmsNorm,
+                 GgmlType::F32, K, M});
+  for (RopeMode mode : {RopeMode::kNorm, RopeMode::kNeox})
+    for (bool ff : {false, true})
+      for (auto [D, H, M, R] : std::vector<std::array<int64_t, 4>>{
+               {64, 3, 5, 64}, {10, 1, 1, 10}, {128, 2, 3, 32}, {6, 5, 7, 4}}) {
+        Case c{std::string("rope_") + (mode == RopeMode::kNorm ? "norm" : "neox") +
+                   (ff ? "_ff" : "") + "_" + std::to_string(D) + "x" + std::to_string(H) + "x" +
+                   std::to_string(M) + "r" + std::to_string(R),
+               OpKind::kRope,
+               GgmlType::F32,
+               D,
+               H,
+               M,
+               R};
+        c.mode = mode;
+        c.flag = ff;
+        c.tol = 1e-5;
+        v.push_back(c);
+      }
+  for (auto [D, H, M, KV, P] : std::vector<std::array<int64_t, 5>>{{64, 9, 1, 3, 0},
+                                                                   {64, 9, 7, 3, 13},
+                                                                   {10, 4, 3, 4, 0},
+                                                                   {16, 2, 5, 1, 40},
+                                                                   {128, 4, 2, 2, 300}})
+    v.push_back({"attention_D" + std::to_string(D) + "_H" + std::to_string(H) + "_M" +
+                     std::to_string(M) + "_KV" + std::to_string(KV) + "_P" + std::to_string(P),
+                 OpKind::kAttention, GgmlType::F32, D, H, M, KV, P});
+  const std::pair<OpKind, const char*> ew[] = {{OpKind::kSiluMul, "silu_mul"},
+                                               {OpKind::kGeluMul, "gelu_mul"},
+                                               {OpKind::kAdd, "add"},
+                                               {OpKind::kScale, "scale"}};
+  for (auto [op, name] : ew)
+    for (auto [K, M] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {17, 3}, {4099, 2}}) {
+      v.push_back({std::string(name) + "_" + std::to_string(K) + "x" + std::to_string(M), op,
+                   GgmlType::F32, K, M});
+      if (op == OpKind::kAdd) {
+        v.push_back(v.back());
+        v.back().name += "_bcast";
+        v.back().flag = true;
+      }
+    }
+  return v;
+}
+
+struct Param {
+  std::string backend;
+  Case c;
+};
+
+class Conformance : public ::testing::TestWithParam<Param> {};
+
+TEST_P(Conformance, MatchesReference) {
+  const Param& p = GetParam();
+  auto be = create_backend(p.backend);
+  auto ref = create_backend("reference");
+  const HostOp h = make_op(p.c);
+  if (be->supports(h.op) == Support::kNo)
+    GTEST_SKIP() << p.backend << " does not support " << p.c.name;
+  const std::vector<float> want = run_on(*ref, h), got = run_on(*be, h);
+  ASSERT_EQ(want.size(), got.size());
+  double num = 0, den = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(got[i])) << "element " << i;
+    num += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
+    den += double(want[i]) * want[i];
+  }
+  const double rel = std::sqrt(num / std::max(den, 1e-30));
+  EXPECT_LE(rel, p.c.tol) << p.backend << " " << p.c.name << ": relative L2 error " << rel;
+}
+
+std::vector<Param> params() {
+  std::vector<Param> v;
+  for (const auto& b : backend_names())
+    for (const auto& c : cases()) v.push_back({b, c});
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllBackends, Conformance, ::testing::ValuesIn(params()),
+                         [](const ::testing::TestParamInfo<Param>& i) {
+                           return i.param.backend + "_" + i.param.c.name;
+                         });
+
+// Every backend rejects a malformed op with pivot::Error rather than crashing.
+TEST(ConformanceErrors, MalformedMatmulThrows) {
+  for (const auto& b : backend_names()) {
+    auto be = create_backend(b);
+    OpDesc op;
+    op.kind = OpKind::kMatmul;
+    op.src[0] = make_tensor(nullptr, GgmlType::F32, 8, 4);
+    op.src[1] = make_tensor(nullptr, GgmlType::F32, 7, 1);  // K mismatch
+    op.dst = make_tensor(nullptr, GgmlType::F32, 4, 1);
+    EXPECT_EQ(be->supports(op), Support::kNo) << b;
+    EXPECT_THROW(be->execute(op), std::exception) << b;
+  }
+}
+
+}  // namespace
+}  // namespace pivot

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Generates the generation goldens for SmolLM2-135M-Instruct Q4_1 from Hugging Face
+transformers (the oracle) and, when llama-cpp-python is installed, llama.cpp.
+
+Environment: the oracle venv, `.venv-oracle` (pip install torch transformers accelerate
+gguf numpy sentencepiece protobuf llama-cpp-python). Run from anywhere:
+    .venv-oracle/bin/python tests/golden/generation/gen_generation.py
+
+For each prompt of prompts.json: the HF tokenizer (built from the same GGUF) gives the
+prompt ids (no BOS: the file says add_bos_token = false); transformers, loading the
+GGUF dequantized to float32, runs 32 greedy steps (pure argmax, EOS not special) and
+then one teacher-forced forward over prompt + continuation[:31], whose T = P + 31 rows
+are the logits at every prompt position and at each greedy step.
+
+Full logits (T x 49152 floats) are too big to commit, so goldens.npz stores, per
+prompt i (float32 unless said):
+    p{i}_tokens    int32 [P + 32]   prompt ids then the 32 greedy ids
+    p{i}_n_prompt  int32 scalar     P
+    p{i}_fixed     [T, 1024]        logits at the token ids `fixed_ids`
+    p{i}_top_ids   int32 [T, 32]    the 32 largest logits' ids, descending
+    p{i}_top_vals  [T, 32]          their values
+and once: fixed_ids int32 [1024] (uniform random ids, seed 4). The test compares
+pivot's logits at the union of those entries by relative L2 error per position.
+meta.json records versions, the model's sha256 and llama.cpp's greedy continuations.
+"""
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import transformers
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+HERE = Path(__file__).resolve().parent
+N_STEPS = 32
+N_FIXED = 1024
+N_TOP = 32
+
+
+def model_dir():
+    return Path(os.environ.get("PIVOT_MODELS", Path.home() / ".cache/pivot/models"))
+
+
+def llamacpp_continuations(path, token_lists):
+    """Greedy continuations from llama.cpp on the same prompt ids, or None."""
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        print("llama-cpp-python not installed: no llama.cpp comparison", file=sys.stderr)
+        return None
+    llm = Llama(model_path=str(path), n_ctx=4096, n_batch=512, logits_all=False,
+                verbose=False, seed=0, n_threads=os.cpu_count())
+    out = []
+    for ids in token_lists:
+        llm.reset()
+        llm.eval(ids)
+        cont = []
+        for _ in range(N_STEPS):
+            logits = np.asarray(llm.scores[llm.n_tokens - 1])
+            t = int(np.argmax(logits))
+            cont.append(t)
+            llm.eval([t])
+        out.append(cont)
+    return out
+
+
+def add_llamacpp(path, meta, token_lists):
+    lc = llamacpp_continuations(path, token_lists)
+    if lc is not None:
+        import llama_cpp
+        meta["llama_cpp_python"] = llama_cpp.__version__
+        for pm, c in zip(meta["prompts"], lc):
+            pm["llama_cpp_continuation_ids"] = c
+
+
+def main():
+    spec = json.loads((HERE / "prompts.json").read_text())
+    path = model_dir() / spec["model"]
+    if "--llamacpp-only" in sys.argv:  # refresh only llama.cpp's part of meta.json
+        g = np.load(HERE / "goldens.npz")
+        meta = json.loads((HERE / "meta.json").read_text())
+        ids = [g[f"p{i}_tokens"][:int(g[f"p{i}_n_prompt"])].tolist() for i in range(len(spec["prompts"]))]
+        add_llamacpp(path, meta, ids)
+        (HERE / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n")
+        return
+    torch.set_num_threads(os.cpu_count())
+    tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+    model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name,
+                                                 dtype=torch.float32)
+    model.eval()
+    rng = np.random.default_rng(4)
+    vocab = model.config.vocab_size
+    fixed_ids = np.sort(rng.choice(vocab, size=N_FIXED, replace=False)).astype(np.int32)
+    arrays = {"fixed_ids": fixed_ids}
+    prompts_meta = []
+    token_lists = []
+    for i, p in enumerate(spec["prompts"]):
+        ids = tok.encode(p["text"], add_special_tokens=False)
+        token_lists.append(ids)
+        with torch.no_grad():
+            out = model(torch.tensor([ids]), use_cache=True)
+            past, cont = out.past_key_values, []
+            logits = out.logits[0, -1]
+            for step in range(N_STEPS):
+                t = int(torch.argmax(logits))
+                cont.append(t)
+                if step + 1 == N_STEPS:
+                    break
+                out = model(torch.tensor([[t]]), past_key_values=past, use_cache=True)
+                past, logits = out.past_key_values, out.logits[0, -1]
+            full = model(torch.tensor([ids + cont[:-1]])).logits[0].float().numpy()
+        top = np.argsort(-full, axis=1, kind="stable")[:, :N_TOP].astype(np.int32)
+        arrays[f"p{i}_tokens"] = np.array(ids + cont, dtype=np.int32)
+        arrays[f"p{i}_n_prompt"] = np.array(len(ids), dtype=np.int32)
+        arrays[f"p{i}_fixed"] = full[:, fixed_ids].astype(np.float32)
+        arrays[f"p{i}_top_ids"] = top
+        arrays[f"p{i}_top_vals"] = np.take_along_axis(full, top, axis=1).astype(np.float32)
+        # Teacher-forced argmax must reproduce the incremental greedy ids.
+        tf = full[len(ids) - 1:].argmax(axis=1).tolist()
+        prompts_meta.append({"name": p["name"], "n_prompt": len(ids),
+                             "continuation": tok.decode(cont),
+                             "teacher_forced_matches_incremental": tf == cont})
+        print(f"{i:2d} {p['name']:14s} P={len(ids):5d} {tok.decode(cont)[:60]!r}", file=sys.stderr)
+
+    np.savez_compressed(HERE / "goldens.npz", **arrays)
+    meta = {
+        "model": spec["model"],
+        "model_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "n_steps": N_STEPS,
+        "prompts": prompts_meta,
+    }
+    add_llamacpp(path, meta, token_lists)
+    (HERE / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

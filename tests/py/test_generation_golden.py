@@ -1,0 +1,119 @@
+"""Logits and greedy continuations of SmolLM2-135M-Instruct Q4_1 against the
+transformers goldens in tests/golden/generation (see gen_generation.py there).
+
+For each backend, `pivot logits` runs each prompt + the golden continuation
+teacher-forced; at every prompt position and each of the 32 greedy steps the
+relative L2 error over the stored entries (1024 fixed ids + the top 32) must be
+<= 1e-3 (reference) or 1e-2 (cpu), and pivot's argmax must reproduce the golden
+continuation for >= 28 of 30 prompts (the first differing step and the logit
+margins there are printed). `reference` runs every third prompt (it is slow;
+PIVOT_GOLDEN_FULL=1 runs all). Finally `pivot run --temp 0` checks the whole
+path (tokenizer, sampler, streaming detokenizer) on two prompts.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from common import ROOT, args, model_path
+
+GOLDEN = ROOT / "tests/golden/generation"
+TOL = {"reference": 1e-3, "cpu": 1e-2}
+MIN_AGREE = 28
+
+
+def compare(logits, g, i, fixed_ids):
+    """(max rel L2 over positions, first differing greedy step or None, detail)."""
+    n_prompt = int(g[f"p{i}_n_prompt"])
+    tokens = g[f"p{i}_tokens"]
+    fixed, top_ids, top_vals = g[f"p{i}_fixed"], g[f"p{i}_top_ids"], g[f"p{i}_top_vals"]
+    worst = 0.0
+    for t in range(logits.shape[0]):
+        ids, first = np.unique(np.concatenate([fixed_ids, top_ids[t]]), return_index=True)
+        want = np.concatenate([fixed[t], top_vals[t]])[first]
+        got = logits[t, ids]
+        worst = max(worst, float(np.linalg.norm(got - want) / np.linalg.norm(want)))
+    for s in range(logits.shape[0] - n_prompt + 1):
+        row = logits[n_prompt - 1 + s]
+        gold = int(tokens[n_prompt + s])
+        mine = int(np.argmax(row))
+        if mine != gold:
+            t = n_prompt - 1 + s
+            margin = float(top_vals[t][0] - top_vals[t][1])
+            return worst, s, (f"step {s}: pivot {mine} vs golden {gold}; golden top1-top2 margin "
+                              f"{margin:.4f}, pivot logit gap {row[mine] - row[gold]:.4f}")
+    return worst, None, ""
+
+
+def run_backend(pivot, model, g, meta, backend, which, tmp):
+    fixed_ids = g["fixed_ids"]
+    agree, errors, lines = 0, [], []
+    for i in which:
+        name = meta["prompts"][i]["name"]
+        n_prompt = int(g[f"p{i}_n_prompt"])
+        tokens = g[f"p{i}_tokens"][:-1].astype("<i4")
+        tok_file, out_file = Path(tmp) / "tokens.bin", Path(tmp) / "logits.bin"
+        tokens.tofile(tok_file)
+        subprocess.run([pivot, "logits", "-m", str(model), "--backend", backend,
+                        "--tokens", str(tok_file), "--out", str(out_file)],
+                       check=True, capture_output=True)
+        logits = np.fromfile(out_file, dtype="<f4").reshape(len(tokens), -1)
+        worst, step, detail = compare(logits, g, i, fixed_ids)
+        agree += step is None
+        ok = worst <= TOL[backend]
+        lines.append(f"  {backend:9s} {name:14s} P={n_prompt:5d} max relL2 {worst:.2e} "
+                     f"{'ok ' if ok else 'BAD'} greedy {'equal' if step is None else detail}")
+        if not ok:
+            errors.append(f"{backend} {name}: relative L2 {worst:.3e} > {TOL[backend]}")
+    print("\n".join(lines))
+    print(f"  {backend}: greedy continuation equal for {agree}/{len(which)} prompts")
+    need = len(which) - (30 - MIN_AGREE)  # at most two prompts may differ
+    if agree < need:
+        errors.append(f"{backend}: greedy agreement {agree}/{len(which)} < {need}")
+    return errors
+
+
+def end_to_end(pivot, model, meta, g):
+    """`pivot run --temp 0` reproduces the golden continuation text (tokenizer included)."""
+    errors = []
+    spec = json.loads((GOLDEN / "prompts.json").read_text())
+    for name in ("en_story", "code_c"):
+        i = next(k for k, p in enumerate(spec["prompts"]) if p["name"] == name)
+        out = subprocess.run([pivot, "run", "-m", str(model), "-p", spec["prompts"][i]["text"],
+                              "-n", "32", "--temp", "0"], capture_output=True, check=True)
+        got = out.stdout.decode()[:-1]  # run ends with a newline
+        want = meta["prompts"][i]["continuation"]
+        print(f"  run {name}: {'equal' if got == want else 'DIFFERENT'}")
+        if got != want:
+            errors.append(f"pivot run {name}: {got!r} != {want!r}")
+    return errors
+
+
+def main():
+    a = args()
+    model = model_path("smollm2")
+    g = np.load(GOLDEN / "goldens.npz")
+    meta = json.loads((GOLDEN / "meta.json").read_text())
+    n = len(meta["prompts"])
+    full = os.environ.get("PIVOT_GOLDEN_FULL") == "1"
+    errors = []
+    with tempfile.TemporaryDirectory() as tmp:
+        errors += run_backend(a.pivot, model, g, meta, "cpu", list(range(n)), tmp)
+        ref = list(range(n)) if full else [i for i in range(0, n, 3) if meta["prompts"][i]["n_prompt"] < 500]
+        errors += run_backend(a.pivot, model, g, meta, "reference", ref, tmp)
+    lc = [p.get("llama_cpp_continuation_ids") for p in meta["prompts"]]
+    if all(c is not None for c in lc):
+        same = sum(list(g[f"p{i}_tokens"][int(g[f"p{i}_n_prompt"]):]) == c for i, c in enumerate(lc))
+        print(f"  llama.cpp ({meta.get('llama_cpp_python')}) greedy equal to transformers: {same}/{n}")
+    errors += end_to_end(a.pivot, model, meta, g)
+    for e in errors:
+        print("FAIL:", e)
+    sys.exit(1 if errors else 0)
+
+
+if __name__ == "__main__":
+    main()
