@@ -6,4 +6,4 @@ scripts/setup.sh
 scripts/get-models.sh smollm2
 scripts/build.sh build
 model=$(scripts/get-models.sh --print-path smollm2)
-build/bin/pivot inspect "$model"
+build/bin/pivot run -m "$model" --chat -p "What is the capital of France?"

@@ -2,8 +2,8 @@
 // completion streamed to stdout; load time and prompt/generation speed to stderr.
 #include <cstdio>
 
-#include "chatml.h"
 #include "commands.h"
+#include "conversation.h"
 #include "session.h"
 
 namespace pivot::cli {
@@ -15,6 +15,7 @@ void register_run(CLI::App& app, int& exit_code) {
     int64_t n_predict = 256;
     std::vector<std::string> stop;
     bool chat = false;
+    std::string chat_template;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* cmd = app.add_subcommand("run", "complete a prompt, streaming to stdout");
@@ -26,18 +27,19 @@ void register_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--stop", o->stop, "stop string (repeatable; not printed)");
   cmd->add_flag("--chat", o->chat, "wrap the prompt as a user turn of the model's chat format");
   cmd->add_option("--system", o->system, "system prompt for --chat");
+  cmd->add_option("--chat-template", o->chat_template,
+                  "Jinja chat template file for --chat (default: the model's own)");
   cmd->callback([o, &exit_code] {
     auto s = open_session(o->session);
     std::string text = o->prompt;
+    bool add_bos = true;
     if (o->chat) {
-      require_chatml(s->file);
-      std::fputs(kChatmlNotice, stderr);
-      const std::string sys = o->system.empty() ? default_system_prompt(s->file) : o->system;
-      text = (sys.empty() ? "" : chatml_message("system", sys)) +
-             chatml_message("user", o->prompt) + kChatmlAssistant;
+      Conversation conv(s->file, o->chat_template, o->system);
+      Conversation::Delta d = conv.user(o->prompt);
+      text = d.text;
+      add_bos = d.add_bos;
     }
-    const std::vector<TokenId> ids =
-        s->tok->encode(text, /*add_special=*/true, /*parse_special=*/true);
+    const std::vector<TokenId> ids = s->tok->encode(text, add_bos, /*parse_special=*/true);
     Sampler sampler(o->session.sampling, s->model->spec().n_vocab);
     GenerateOptions go;
     go.n_predict = o->n_predict;

@@ -16,8 +16,12 @@ void dot_rows(const float* a, const float* x, int64_t n, int64_t ldx, int nx, do
   }
 }
 
-DequantChunk no_special(GgmlType) { return nullptr; }
-RowDot no_row_dot(GgmlType) { return nullptr; }
+DequantChunk no_special(GgmlType) {
+  return nullptr;
+}
+RowDot no_row_dot(GgmlType) {
+  return nullptr;
+}
 
 }  // namespace
 

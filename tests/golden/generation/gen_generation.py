@@ -51,7 +51,7 @@ def llamacpp_continuations(path, token_lists):
     except ImportError:
         print("llama-cpp-python not installed: no llama.cpp comparison", file=sys.stderr)
         return None
-    llm = Llama(model_path=str(path), n_ctx=4096, n_batch=512, logits_all=False,
+    llm = Llama(model_path=str(path), n_ctx=2048, n_batch=512, logits_all=True,
                 verbose=False, seed=0, n_threads=os.cpu_count())
     out = []
     for ids in token_lists:
