@@ -43,8 +43,8 @@ class Tokenizer {
 
   virtual size_t n_vocab() const = 0;
   virtual const std::string& token_text(TokenId id) const = 0;  // raw vocabulary entry
-  virtual TokenId bos() const = 0;  // -1 if none
-  virtual TokenId eos() const = 0;  // -1 if none
+  virtual TokenId bos() const = 0;                              // -1 if none
+  virtual TokenId eos() const = 0;                              // -1 if none
   // End of generation: EOS, EOT and other end tokens the vocabulary marks.
   virtual bool is_eog(TokenId id) const = 0;
   virtual bool add_bos() const = 0;
