@@ -9,29 +9,12 @@
 
 #include "pivot/error.h"
 #include "pivot/gguf.h"
+#include "test_util.h"
 
 namespace pivot {
 namespace {
 
-// Writes GGUF bytes field by field, so tests can build valid and broken files.
-struct Writer {
-  std::vector<uint8_t> b;
-  template <typename T>
-  Writer& put(T v) {
-    uint8_t tmp[sizeof(T)];
-    std::memcpy(tmp, &v, sizeof(T));
-    b.insert(b.end(), tmp, tmp + sizeof(T));
-    return *this;
-  }
-  Writer& str(const std::string& s) {
-    put<uint64_t>(s.size());
-    b.insert(b.end(), s.begin(), s.end());
-    return *this;
-  }
-  void pad(uint64_t a) {
-    while (b.size() % a) b.push_back(0);
-  }
-};
+using Writer = test::GgufWriter;
 
 struct Tensor {
   std::string name;

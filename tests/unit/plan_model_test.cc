@@ -13,6 +13,7 @@
 #include "pivot/error.h"
 #include "pivot/gguf.h"
 #include "pivot/plan_model.h"
+#include "test_util.h"
 
 namespace pivot::plan {
 namespace {
@@ -144,21 +145,7 @@ TEST(PlanModel, UnknownModelListsPresets) {
 
 // --- GGUF -------------------------------------------------------------------
 
-struct Writer {
-  std::vector<uint8_t> b;
-  template <typename T>
-  Writer& put(T v) {
-    uint8_t tmp[sizeof(T)];
-    std::memcpy(tmp, &v, sizeof(T));
-    b.insert(b.end(), tmp, tmp + sizeof(T));
-    return *this;
-  }
-  Writer& str(const std::string& s) {
-    put<uint64_t>(s.size());
-    b.insert(b.end(), s.begin(), s.end());
-    return *this;
-  }
-};
+using Writer = test::GgufWriter;
 
 TEST(PlanModel, FromGgufSynthetic) {
   Writer w;

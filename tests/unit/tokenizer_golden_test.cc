@@ -15,6 +15,7 @@
 
 #include "pivot/gguf.h"
 #include "pivot/tokenizer.h"
+#include "test_util.h"
 
 namespace pivot {
 namespace {
@@ -75,15 +76,6 @@ bool require_models() {
   return r && std::string(r) == "1";
 }
 
-std::string join(const std::vector<TokenId>& ids) {
-  std::string s;
-  for (TokenId id : ids) {
-    s += ' ';
-    s += std::to_string(id);
-  }
-  return s;
-}
-
 class TokGolden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(TokGolden, MatchesLlamaCpp) {
@@ -113,7 +105,7 @@ TEST_P(TokGolden, MatchesLlamaCpp) {
       ++checked;
       if (got != want && ++failed <= 10) {
         ADD_FAILURE() << GetParam() << " " << run["mode"] << " case " << i << " \"" << c.text[i]
-                      << "\"\n  want" << join(want) << "\n  got " << join(got);
+                      << "\"\n  want" << test::join_ids(want) << "\n  got " << test::join_ids(got);
       }
     }
   }

@@ -12,6 +12,7 @@
 
 #include "pivot/gguf.h"
 #include "pivot/tokenizer.h"
+#include "test_util.h"
 
 namespace pivot {
 namespace {
@@ -57,15 +58,6 @@ std::vector<std::vector<TokenId>> read_outputs(const std::filesystem::path& p) {
   return out;
 }
 
-std::string join(const std::vector<TokenId>& ids) {
-  std::string s;
-  for (TokenId id : ids) {
-    s += ' ';
-    s += std::to_string(id);
-  }
-  return s;
-}
-
 class TokVectors : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(TokVectors, MatchLlamaCpp) {
@@ -78,7 +70,8 @@ TEST_P(TokVectors, MatchLlamaCpp) {
   ASSERT_GT(inputs.size(), 40u);
   for (size_t i = 0; i < inputs.size(); ++i) {
     auto ids = tok->encode(inputs[i], false, false);
-    EXPECT_EQ(join(ids), join(outputs[i])) << "case " << i << ": \"" << inputs[i] << "\"";
+    EXPECT_EQ(test::join_ids(ids), test::join_ids(outputs[i]))
+        << "case " << i << ": \"" << inputs[i] << "\"";
   }
 }
 
