@@ -33,7 +33,7 @@ std::string dump(const json& j) {
 
 // One line for a value; arrays longer than `max_items` show their length and a head.
 std::string render(const GgufValue& v, size_t max_items) {
-  if (!v.is_array()) return v.is_string() ? dump(to_json(v)) : dump(to_json(v));
+  if (!v.is_array()) return dump(to_json(v));
   const GgufArray& a = std::get<GgufArray>(v.v);
   std::string s = "[";
   size_t n = std::min(a.items.size(), max_items);
