@@ -134,8 +134,19 @@ enum class OpKind : uint8_t {
   kAdd,
   // dst = a * s; src0 a, dst: F32 of one shape. Params: scale.
   kScale,
+  // Attention of M query tokens from many sequences over a paged KV cache
+  // (pivot/paged_kv_cache.h), grouped-query as kAttention. src0 q: F32
+  // {head_dim, n_head, M}; src1 k pool, src2 v pool: F32 {head_dim, n_head_kv,
+  // block_size, n_blocks} (one layer); src3 table: I32 {W, M}, row m =
+  // [p, b_0, b_1, ...]: query m sits at position p of its sequence, whose
+  // position j lives in pool block b_(j / block_size), slot j % block_size
+  // (W >= 1 + ceil((p + 1) / block_size)). Query m sees its sequence's positions
+  // 0 ..= p (or p - window < j <= p when attn.window > 0), which the caller has
+  // already written. dst: F32 {head_dim, n_head, M}. Params: attn (scale, window;
+  // pos0 unused).
+  kPagedAttention,
 };
-inline constexpr int kOpCount = static_cast<int>(OpKind::kScale) + 1;
+inline constexpr int kOpCount = static_cast<int>(OpKind::kPagedAttention) + 1;
 std::string_view op_name(OpKind op);  // "matmul", "rope", ...
 
 enum class RopeMode : uint8_t { kNorm, kNeox };
@@ -148,15 +159,16 @@ struct RopeParams {
 };
 
 struct AttentionParams {
-  float scale = 1;   // applied to q·k, usually 1/sqrt(head_dim)
-  int32_t pos0 = 0;  // position of the first query
+  float scale = 1;     // applied to q·k, usually 1/sqrt(head_dim)
+  int32_t pos0 = 0;    // position of the first query
+  int32_t window = 0;  // 0: full causal; else query at p sees keys in (p - window, p]
 };
 
 // One op and its tensors; `params` fields not used by the op are ignored.
 struct OpDesc {
   OpKind kind = OpKind::kMatmul;
   Tensor dst;
-  Tensor src[3];
+  Tensor src[4];    // src[3]: only kPagedAttention
   float eps = 0;    // kRmsNorm
   float scale = 1;  // kScale
   RopeParams rope;

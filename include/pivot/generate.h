@@ -59,4 +59,31 @@ class StopMatcher {
   bool stopped_ = false;
 };
 
+// What happens to each sampled token, shared by generate() and the server's
+// scheduler: end-of-generation tokens end it (not emitted), text goes through a
+// StreamDecoder and a StopMatcher, n_predict caps the count.
+class TokenStream {
+ public:
+  TokenStream(const Tokenizer& tok, std::vector<std::string> stop, int64_t n_predict)
+      : dec_(tok), stop_(std::move(stop)), tok_(tok), n_predict_(n_predict) {}
+  // Feeds one sampled token; returns the text that is safe to emit now. After
+  // it, done() tells whether the generation ended (EOG, stop string, n_predict).
+  std::string push(TokenId t);
+  // The held tail for a generation that ends without a stop string or EOG text
+  // (length, context, cancellation); empty after a stop string.
+  std::string finish();
+  bool done() const { return done_; }
+  StopReason reason() const { return reason_; }
+  int64_t n_generated() const { return n_generated_; }
+
+ private:
+  StreamDecoder dec_;
+  StopMatcher stop_;
+  const Tokenizer& tok_;
+  int64_t n_predict_;
+  int64_t n_generated_ = 0;
+  bool done_ = false;
+  StopReason reason_ = StopReason::kLength;
+};
+
 }  // namespace pivot

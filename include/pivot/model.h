@@ -15,6 +15,7 @@
 #include "pivot/gguf.h"
 #include "pivot/kv_cache.h"
 #include "pivot/model_spec.h"
+#include "pivot/paged_kv_cache.h"
 
 namespace pivot {
 
@@ -27,6 +28,14 @@ struct ModelOptions {
 enum class Logits : uint8_t {
   kLast,  // n_vocab floats for the last token
   kAll,   // n_vocab floats for every token, in order
+  kNone,  // none (forward_batch only: a prefill chunk that is not the prompt's last)
+};
+
+// One sequence's part of a batched forward step (forward_batch).
+struct SeqChunk {
+  std::span<const TokenId> tokens;  // run at positions seq->n_past, seq->n_past + 1, ...
+  KvSeq* seq = nullptr;             // its blocks must already cover n_past + tokens.size()
+  Logits which = Logits::kLast;     // logits rows this chunk contributes
 };
 
 class Model {
@@ -38,8 +47,23 @@ class Model {
   // whose cache is `kv`, then advances kv.n_past. Writes F32 logits to host
   // memory `logits` (n_vocab per row, rows as `which` says). Throws pivot::Error
   // for an out-of-range token id or when the tokens do not fit in kv.n_ctx().
-  virtual void forward(std::span<const TokenId> tokens, KvCache& kv, Logits which,
-                       float* logits) = 0;
+  // The default is forward_batch() with one chunk per max_batch() tokens (one
+  // code path per architecture); an architecture without a batched forward
+  // overrides this instead.
+  virtual void forward(std::span<const TokenId> tokens, KvCache& kv, Logits which, float* logits);
+
+  // Continuous batching: the tokens of every chunk go through each matmul
+  // together, in one step; attention reads each token's own sequence's blocks of
+  // `kv` (kPagedAttention). At most max_batch() tokens in all; chunks name
+  // distinct sequences. Advances every seq->n_past. Writes F32 logits to host
+  // memory `logits`: n_vocab floats per row, the chunks' rows in batch order
+  // (1 for kLast, tokens.size() for kAll, 0 for kNone). Throws pivot::Error for a
+  // bad token id, an empty chunk, too many tokens or blocks that do not cover
+  // the new positions.
+  virtual void forward_batch(std::span<const SeqChunk> batch, PagedKvCache& kv, float* logits);
+  // Most tokens forward_batch() takes in one call (ModelOptions::n_batch); 0 if
+  // the architecture has no batched forward.
+  virtual int64_t max_batch() const { return 0; }
 };
 
 // The model the file describes, on `backend`. The GgufFile must outlive the

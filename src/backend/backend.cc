@@ -91,6 +91,8 @@ std::string_view op_name(OpKind op) {
       return "add";
     case OpKind::kScale:
       return "scale";
+    case OpKind::kPagedAttention:
+      return "paged_attention";
   }
   return "unknown";
 }

@@ -93,6 +93,19 @@ std::string why(const OpDesc& op) {
       if (!is_f32(a) || !is_f32(d)) return "all tensors must be F32";
       if (!same_shape(a, d)) return "shapes differ";
       return {};
+    case OpKind::kPagedAttention: {
+      const Tensor& t = op.src[3];
+      if (!is_f32(a) || !is_f32(b) || !is_f32(c) || !is_f32(d)) return "q, pools, dst must be F32";
+      if (t.type != GgmlType::I32) return "table must be I32";
+      if (!same_shape(a, d) || a.ne[3] != 1) return "dst shape != q shape";
+      if (!same_shape(b, c)) return "k and v pools differ in shape";
+      if (b.ne[0] != a.ne[0]) return "head_dim of q and pool differ";
+      if (b.ne[1] < 1 || a.ne[1] % b.ne[1] != 0) return "n_head must be a multiple of n_head_kv";
+      if (t.ne[0] < 2 || t.ne[1] != a.ne[2] || t.ne[2] != 1 || t.ne[3] != 1)
+        return "table must be {W >= 2, M}";
+      if (op.attn.window < 0) return "window must be >= 0";
+      return {};
+    }
   }
   return "unknown op";
 }
@@ -109,6 +122,21 @@ void check_op(const OpDesc& op, const char* backend) {
     fail("%s: %s (dst %s, src0 %s, src1 %s): %s", backend, std::string(op_name(op.kind)).c_str(),
          op.dst.shape_str().c_str(), op.src[0].shape_str().c_str(), op.src[1].shape_str().c_str(),
          e.c_str());
+}
+
+void check_paged_row(const OpDesc& op, int64_t m, const char* backend) {
+  const Tensor& pool = op.src[1];
+  const int64_t W = op.src[3].ne[0], bs = pool.ne[2];
+  const int32_t* row = static_cast<const int32_t*>(op.src[3].data) + m * W;
+  const int64_t p = row[0];
+  if (p < 0 || 1 + p / bs >= W)
+    fail("%s: paged_attention: query %lld at position %lld needs more than the table's %lld blocks",
+         backend, static_cast<long long>(m), static_cast<long long>(p),
+         static_cast<long long>(W - 1));
+  for (int64_t b = 0; b <= p / bs; ++b)
+    if (row[1 + b] < 0 || row[1 + b] >= pool.ne[3])
+      fail("%s: paged_attention: block id %d out of [0, %lld)", backend, row[1 + b],
+           static_cast<long long>(pool.ne[3]));
 }
 
 float gelu_tanh(float x) {

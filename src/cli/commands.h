@@ -14,5 +14,6 @@ void register_plan(CLI::App& app, int& exit_code);
 void register_logits(CLI::App& app, int& exit_code);
 void register_run(CLI::App& app, int& exit_code);
 void register_chat(CLI::App& app, int& exit_code);
+void register_serve(CLI::App& app, int& exit_code);
 
 }  // namespace pivot::cli

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   pivot::cli::register_logits(app, exit_code);
   pivot::cli::register_run(app, exit_code);
   pivot::cli::register_chat(app, exit_code);
+  pivot::cli::register_serve(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -53,6 +53,31 @@ std::string StopMatcher::flush() {
   return out;
 }
 
+std::string TokenStream::push(TokenId t) {
+  if (done_) return {};
+  ++n_generated_;
+  if (tok_.is_eog(t)) {
+    done_ = true;
+    reason_ = StopReason::kEog;
+    return {};
+  }
+  std::string text = stop_.push(dec_.push(t));
+  if (stop_.stopped()) {
+    done_ = true;
+    reason_ = StopReason::kStopString;
+  } else if (n_predict_ >= 0 && n_generated_ >= n_predict_) {
+    done_ = true;
+    reason_ = StopReason::kLength;
+  }
+  return text;
+}
+
+std::string TokenStream::finish() {
+  if (stop_.stopped()) return {};
+  std::string out = stop_.push(dec_.flush());
+  return out + stop_.flush();
+}
+
 GenerateStats generate(Model& model, KvCache& kv, const Tokenizer& tok, Sampler& sampler,
                        std::span<const TokenId> prompt, const GenerateOptions& opts,
                        std::vector<float>& logits,
@@ -78,37 +103,25 @@ GenerateStats generate(Model& model, KvCache& kv, const Tokenizer& tok, Sampler&
   const auto t1 = clock::now();
   st.prompt_s = std::chrono::duration<double>(t1 - t0).count();
 
-  StreamDecoder dec(tok);
-  StopMatcher stop(opts.stop);
+  TokenStream stream(tok, opts.stop, opts.n_predict);
   st.reason = StopReason::kLength;
-  while (opts.n_predict < 0 || st.n_generated < opts.n_predict) {
+  while (opts.n_predict != 0) {
     const TokenId t = sampler.sample(logits);
     sampler.accept(t);
     st.tokens.push_back(t);
-    ++st.n_generated;
-    if (tok.is_eog(t)) {
-      st.reason = StopReason::kEog;
-      break;
-    }
-    const std::string text = stop.push(dec.push(t));
+    const std::string text = stream.push(t);
     if (!text.empty()) emit(text);
-    if (stop.stopped()) {
-      st.reason = StopReason::kStopString;
-      break;
-    }
-    if (opts.n_predict >= 0 && st.n_generated == opts.n_predict) break;
+    if (stream.done()) break;
     if (kv.n_past >= kv.n_ctx()) {
       st.reason = StopReason::kContextFull;
       break;
     }
     model.forward(std::span<const TokenId>(&t, 1), kv, Logits::kLast, logits.data());
   }
-  if (!stop.stopped()) {
-    const std::string tail = stop.push(dec.flush());
-    if (!tail.empty()) emit(tail);
-    const std::string rest = stop.flush();
-    if (!rest.empty()) emit(rest);
-  }
+  st.n_generated = stream.n_generated();
+  if (stream.done()) st.reason = stream.reason();
+  const std::string tail = stream.finish();
+  if (!tail.empty()) emit(tail);
   st.generate_s = std::chrono::duration<double>(clock::now() - t1).count();
   return st;
 }

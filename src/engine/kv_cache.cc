@@ -4,25 +4,39 @@
 
 namespace pivot {
 
-KvCache::KvCache(Backend& backend, const ModelSpec& spec, int64_t n_ctx) : n_ctx_(n_ctx) {
+namespace {
+
+int64_t checked(int64_t n_ctx) {
   if (n_ctx < 1) fail("context size must be >= 1, got %lld", static_cast<long long>(n_ctx));
-  bytes_ = spec.kv_cache_bytes(n_ctx);
-  buffer_ = backend.allocate(bytes_, MemKind::kDevice);
-  const size_t one = bytes_ / 2 / static_cast<size_t>(spec.n_layer);
-  auto* base = static_cast<uint8_t*>(buffer_.data());
-  for (int64_t l = 0; l < spec.n_layer; ++l) {
-    k_.push_back(
-        make_tensor(base + (2 * l) * one, GgmlType::F32, spec.head_dim, spec.n_head_kv, n_ctx));
-    v_.push_back(
-        make_tensor(base + (2 * l + 1) * one, GgmlType::F32, spec.head_dim, spec.n_head_kv, n_ctx));
-  }
+  return n_ctx;
 }
 
-static Tensor rows_of(const Tensor& t, int64_t pos, int64_t n) {
+Tensor contiguous(const Tensor& pool, int64_t n_ctx) {
+  return make_tensor(pool.data, GgmlType::F32, pool.ne[0], pool.ne[1], n_ctx);
+}
+
+Tensor rows_of(const Tensor& t, int64_t pos, int64_t n) {
   const int64_t row = t.ne[0] * t.ne[1];
   return make_tensor(static_cast<float*>(t.data) + pos * row, GgmlType::F32, row, n);
 }
 
+}  // namespace
+
+KvCache::KvCache(Backend& backend, const ModelSpec& spec, int64_t n_ctx)
+    : n_ctx_(checked(n_ctx)),
+      paged_(backend, spec,
+             (n_ctx + PagedKvCache::kDefaultBlockSize - 1) / PagedKvCache::kDefaultBlockSize) {
+  paged_.reserve(seq_, n_ctx);  // a fresh pool hands out blocks 0, 1, 2, ... in order
+  for (size_t i = 0; i < seq_.blocks.size(); ++i)
+    if (seq_.blocks[i] != static_cast<int32_t>(i)) fail("KV cache: blocks out of order");
+}
+
+Tensor KvCache::k(int64_t layer) const {
+  return contiguous(paged_.k(layer), n_ctx_);
+}
+Tensor KvCache::v(int64_t layer) const {
+  return contiguous(paged_.v(layer), n_ctx_);
+}
 Tensor KvCache::k_rows(int64_t layer, int64_t pos, int64_t n) const {
   return rows_of(k(layer), pos, n);
 }

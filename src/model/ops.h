@@ -67,6 +67,24 @@ inline void attention(Backend& b, const Tensor& dst, const Tensor& q, const Tens
   op.src[2] = v_cache;
   op.attn.scale = scale;
   op.attn.pos0 = static_cast<int32_t>(pos0);
+  op.attn.window = window;
+  b.execute(op);
+}
+
+// Attention of tokens from many sequences over a paged KV cache; `table` is
+// I32 {W, M}, row m = [position, block ids...] (OpKind::kPagedAttention).
+inline void paged_attention(Backend& b, const Tensor& dst, const Tensor& q, const Tensor& k_pool,
+                            const Tensor& v_pool, const Tensor& table, float scale,
+                            int32_t window = 0) {
+  OpDesc op;
+  op.kind = OpKind::kPagedAttention;
+  op.dst = dst;
+  op.src[0] = q;
+  op.src[1] = k_pool;
+  op.src[2] = v_pool;
+  op.src[3] = table;
+  op.attn.scale = scale;
+  op.attn.window = window;
   b.execute(op);
 }
 

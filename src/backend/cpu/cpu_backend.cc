@@ -89,6 +89,8 @@ class CpuBackend final : public Backend {
         return rope(op);
       case OpKind::kAttention:
         return attention(op);
+      case OpKind::kPagedAttention:
+        return paged_attention(op);
       case OpKind::kSiluMul:
       case OpKind::kGeluMul:
       case OpKind::kAdd:
@@ -244,6 +246,53 @@ class CpuBackend final : public Backend {
       for (int64_t j = 0; j < n_seen; ++j) {
         const float p = score[j];
         const float* vv = vc + (j * n_kv_head + kvh) * D;
+        for (int64_t d = 0; d < D; ++d) acc[d] += p * vv[d];
+      }
+      float* out = f32(op.dst) + (m * n_head + h) * D;
+      const float inv = static_cast<float>(1.0 / sum);
+      for (int64_t d = 0; d < D; ++d) out[d] = acc[d] * inv;
+    });
+  }
+
+  // As attention(), but each query reads its own sequence's pool blocks.
+  void paged_attention(const OpDesc& op) {
+    const Tensor& q = op.src[0];
+    const Tensor& kp = op.src[1];
+    const int64_t D = q.ne[0], n_head = q.ne[1], M = q.ne[2], n_kv_head = kp.ne[1];
+    const int64_t bs = kp.ne[2], W = op.src[3].ne[0], group = n_head / n_kv_head;
+    const int32_t* table = i32(op.src[3]);
+    int64_t n_max = 0;
+    for (int64_t m = 0; m < M; ++m) {
+      check_paged_row(op, m, "cpu");
+      n_max = std::max<int64_t>(n_max, table[m * W] + 1);
+    }
+    for (int t = 0; t < pool_.size(); ++t) scratch(t, static_cast<size_t>(n_max + D));
+    const float* kc = f32(kp);
+    const float* vc = f32(op.src[2]);
+    pool_.run(M * n_head, [&](int64_t task, int thread) {
+      const int64_t m = task / n_head, h = task % n_head, kvh = h / group;
+      const int32_t* row = table + m * W;
+      const int64_t qpos = row[0];
+      const int64_t j0 = op.attn.window > 0 ? std::max<int64_t>(0, qpos - op.attn.window + 1) : 0;
+      auto at = [&](const float* pool, int64_t j) {
+        return pool + ((row[1 + j / bs] * bs + j % bs) * n_kv_head + kvh) * D;
+      };
+      float* score = scratch_[static_cast<size_t>(thread)].data();
+      float* acc = score + n_max;
+      const float* qv = f32(q) + (m * n_head + h) * D;
+      float max_s = -INFINITY;
+      for (int64_t j = j0; j <= qpos; ++j) {
+        double s = 0;
+        k_.dot_rows(qv, at(kc, j), D, 0, 1, &s);
+        score[j] = static_cast<float>(s) * op.attn.scale;
+        max_s = std::max(max_s, score[j]);
+      }
+      double sum = 0;
+      for (int64_t j = j0; j <= qpos; ++j) sum += score[j] = std::exp(score[j] - max_s);
+      std::fill(acc, acc + D, 0.0f);
+      for (int64_t j = j0; j <= qpos; ++j) {
+        const float p = score[j];
+        const float* vv = at(vc, j);
         for (int64_t d = 0; d < D; ++d) acc[d] += p * vv[d];
       }
       float* out = f32(op.dst) + (m * n_head + h) * D;

@@ -127,6 +127,46 @@ void attention(const OpDesc& op) {
   }
 }
 
+// Pool address of position j of the sequence whose table row is `row`.
+const float* paged_row(const Tensor& pool, const int32_t* row, int64_t j, int64_t kvh) {
+  const int64_t D = pool.ne[0], n_kv = pool.ne[1], bs = pool.ne[2];
+  const int64_t slot = row[1 + j / bs] * bs + j % bs;
+  return static_cast<const float*>(pool.data) + (slot * n_kv + kvh) * D;
+}
+
+void paged_attention(const OpDesc& op) {
+  const Tensor& q = op.src[0];
+  const int64_t D = q.ne[0], n_head = q.ne[1], M = q.ne[2], n_kv_head = op.src[1].ne[1];
+  const int64_t group = n_head / n_kv_head, W = op.src[3].ne[0];
+  std::vector<double> score;
+  std::vector<double> acc(static_cast<size_t>(D));
+  for (int64_t m = 0; m < M; ++m) {
+    const int32_t* row = i32(op.src[3]) + m * W;
+    check_paged_row(op, m, "reference");
+    const int64_t p = row[0];
+    const int64_t j0 = op.attn.window > 0 ? std::max<int64_t>(0, p - op.attn.window + 1) : 0;
+    score.assign(static_cast<size_t>(p + 1), 0.0);
+    for (int64_t h = 0; h < n_head; ++h) {
+      const float* qv = f32(q) + (m * n_head + h) * D;
+      const int64_t kvh = h / group;
+      double max_s = -INFINITY;
+      for (int64_t j = j0; j <= p; ++j) {
+        score[j] = op.attn.scale * dot(qv, paged_row(op.src[1], row, j, kvh), D);
+        max_s = std::max(max_s, score[j]);
+      }
+      double sum = 0;
+      for (int64_t j = j0; j <= p; ++j) sum += score[j] = std::exp(score[j] - max_s);
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int64_t j = j0; j <= p; ++j) {
+        const float* vv = paged_row(op.src[2], row, j, kvh);
+        for (int64_t d = 0; d < D; ++d) acc[d] += score[j] * vv[d];
+      }
+      float* out = f32(op.dst) + (m * n_head + h) * D;
+      for (int64_t d = 0; d < D; ++d) out[d] = static_cast<float>(acc[d] / sum);
+    }
+  }
+}
+
 void elementwise(const OpDesc& op) {
   const int64_t n = op.dst.n_elements(), nb = op.src[1].n_elements();
   const float* a = f32(op.src[0]);
@@ -189,6 +229,8 @@ class ReferenceBackend final : public Backend {
         return rope(op);
       case OpKind::kAttention:
         return attention(op);
+      case OpKind::kPagedAttention:
+        return paged_attention(op);
       case OpKind::kSiluMul:
       case OpKind::kGeluMul:
       case OpKind::kAdd:
