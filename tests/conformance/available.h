@@ -1,0 +1,25 @@
+// Backends that cannot start on this machine (`cuda` without a GPU) are skipped by
+// the conformance tests, with the reason printed, rather than failing them.
+#pragma once
+
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "pivot/backend.h"
+
+namespace pivot {
+
+// The backend `name`, or nullptr (reason in *why and on stderr) if it cannot start.
+inline std::unique_ptr<Backend> available_backend(const std::string& name,
+                                                  std::string* why = nullptr) {
+  try {
+    return create_backend(name);
+  } catch (const std::exception& e) {
+    std::cerr << "[  SKIPPED ] backend " << name << " unavailable here: " << e.what() << "\n";
+    if (why) *why = e.what();
+    return nullptr;
+  }
+}
+
+}  // namespace pivot
