@@ -1,14 +1,20 @@
 // Fitting the planner's efficiency factors to `pivot bench --json` measurements
 // (file format: include/pivot/plan.h), and the planner's error before and after.
 //
-// Per backend, prompt processing ("pp", compute-bound) fits e_compute and
-// generation ("tg", memory-bound) fits e_bandwidth: each measurement implies
-//   e_implied = e_default · t_predicted(e_default) / t_measured
-// for the term that bounds it (the roofline max makes the time inversely
-// proportional to that efficiency while it stays the bound), and the fit is the
-// geometric mean over files. With two or more files per backend and phase the
-// report also gives the leave-one-out error, the honest one; with one file the
-// "after" error is zero by construction and is labelled so.
+// Factors are fitted per group: the backend, and for "cpu" the thread count too
+// ("cpu/2t"), since a CPU at N threads is a different machine (cores, bandwidth,
+// synchronisation) and bench files record the threads they ran on. Per op class:
+//  - prefill ("pp", compute-bound): t = F_matmul / (peak · e_compute) +
+//    F_attention / (peak · e_attention), a least-squares fit of 1/e_compute and
+//    1/e_attention minimising the relative time error (with under three files, or
+//    when the two are not separable, one factor for both: the geometric mean);
+//  - decode ("tg"): one factor s = geomean(measured / predicted at the defaults)
+//    scales both roofline terms (e_decode_compute and e_bandwidth), so the step
+//    time scales by exactly 1/s whichever term bounds it.
+// Roofline model: Williams, Waterman, Patterson, "Roofline", CACM 52(4), 2009.
+// With two or more files per group and phase the report also gives the
+// leave-one-out error, the honest one; with one file the "after" error is zero by
+// construction and is labelled so.
 #pragma once
 
 #include <map>
@@ -38,6 +44,7 @@ BenchRecord parse_bench_json(const std::string& text, const std::string& label);
 
 struct CalibrationRow {
   std::string file, phase;  // phase: "pp" | "tg"
+  std::string group;        // calibration_group() of the file
   std::string chip, model, bound;
   double measured_tps = 0;
   double predicted_before_tps = kUnknown, predicted_after_tps = kUnknown;
@@ -45,11 +52,18 @@ struct CalibrationRow {
   double error_before = kUnknown, error_after = kUnknown, error_loo = kUnknown;  // (pred-meas)/meas
 };
 
+// "cpu/2t" for the cpu backend at 2 threads; the backend name otherwise.
+std::string calibration_group(const std::string& backend, int threads);
+
 struct Calibration {
-  std::map<std::string, Efficiency> fitted;  // by backend
-  std::map<std::string, int> n_pp, n_tg;     // files per backend and phase
+  std::map<std::string, Efficiency> fitted;  // by calibration_group()
+  std::map<std::string, int> n_pp, n_tg;     // files per group and phase
   std::vector<CalibrationRow> rows;
   std::vector<std::string> notes;
+
+  // The fit for `backend` at `threads` (0: any): the exact group, else the group of
+  // that backend with the most threads; nullptr if none.
+  const Efficiency* find(const std::string& backend, int threads = 0) const;
 };
 
 // `presets_path` resolves preset model names in the files.

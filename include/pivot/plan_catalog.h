@@ -45,7 +45,12 @@ struct Accelerator {
 
 // Achieved fraction of each peak (a stated default or a calibrated value).
 struct Efficiency {
-  double compute = 0.5;        // of the dense matmul peak (compute-bound ops: prefill)
+  double compute = 0.5;  // of the dense matmul peak (compute-bound ops: prefill)
+  // Op classes that run far from the matmul rate on young backends (0: use `compute`):
+  double attention = 0;       // prefill attention (QKᵀ, softmax, PV) FLOPs
+  double decode_compute = 0;  // decode-step FLOPs (matrix-vector products at small batch)
+  double attention_or_default() const { return attention > 0 ? attention : compute; }
+  double decode_compute_or_default() const { return decode_compute > 0 ? decode_compute : compute; }
   double bandwidth = 0.8;      // of peak memory bandwidth (memory-bound ops: decode)
   double link = 0.8;           // of link_per_peer_gbs (collectives)
   double link_latency_us = 5;  // per ring step

@@ -114,6 +114,7 @@ struct PlanModel {
 // Work of one forward step, summed over all sequences of the step.
 struct StepCost {
   double flops = 0;                     // total floating-point (or integer) operations
+  double attn_flops = 0;                // part of flops in attention (QKᵀ and PV)
   double weight_bytes = 0;              // weights read
   double kv_bytes = 0;                  // KV cache read + written
   double act_bytes = 0;                 // activations that cross memory (small)

@@ -8,6 +8,7 @@
 //   pivot plan --list | --list-models
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -92,8 +93,7 @@ Context load_context(const Options& o) {
 Efficiency efficiency_for(const Context& c, const Accelerator& chip) {
   Efficiency e = c.catalog.efficiency(chip);
   if (c.calibrated) {
-    auto it = c.cal.fitted.find(chip.backend);
-    if (it != c.cal.fitted.end()) e = it->second;
+    if (const Efficiency* f = c.cal.find(chip.backend)) e = *f;
   }
   if (c.o.eff_compute > 0) e.compute = c.o.eff_compute, e.source = "--eff-compute/--eff-bandwidth";
   if (c.o.eff_bandwidth > 0)
@@ -193,8 +193,10 @@ void print_plan(const Plan& p) {
       val(s.decode_tokens_per_s_per_chip).c_str(),
       val(s.prefill_tokens_per_s_per_chip, "%.0f").c_str(),
       val(s.output_tokens_per_s_per_chip).c_str(), val(s.tokens_per_s_per_watt, "%.3f").c_str());
-  std::printf("  efficiency compute %.2f, bandwidth %.2f, link %.2f: %s\n", p.eff.compute,
-              p.eff.bandwidth, p.eff.link, p.eff.source.c_str());
+  std::printf(
+      "  efficiency compute %.2f (attention %.2f, decode %.2f), bandwidth %.2f, link %.2f: %s\n",
+      p.eff.compute, p.eff.attention_or_default(), p.eff.decode_compute_or_default(),
+      p.eff.bandwidth, p.eff.link, p.eff.source.c_str());
   for (const auto& a : p.assumptions) std::printf("  assumes    %s\n", a.c_str());
   for (const auto& x : p.missing) std::printf("  MISSING    %s\n", x.c_str());
 }
@@ -247,18 +249,21 @@ void print_target(const TargetPlan& t, const Accelerator& chip) {
 
 void print_calibration(const Calibration& c) {
   std::printf("calibration: predicted vs measured tokens/s (error = (pred - meas) / meas)\n");
-  std::printf("  %-28s %-3s %-14s %10s %10s %8s %10s %8s %10s %8s\n", "file", "ph", "bound",
+  std::printf("  %-34s %-3s %-14s %10s %10s %8s %10s %8s %10s %8s\n", "file", "ph", "bound",
               "measured", "before", "err", "after", "err", "leave-1-out", "err");
   for (const auto& r : c.rows)
     std::printf(
-        "  %-28s %-3s %-14s %10.2f %10s %8s %10s %8s %10s %8s\n", r.file.c_str(), r.phase.c_str(),
-        r.bound.c_str(), r.measured_tps, val(r.predicted_before_tps, "%.2f").c_str(),
+        "  %-34s %-3s %-14s %10.2f %10s %8s %10s %8s %10s %8s\n",
+        std::filesystem::path(r.file).filename().string().c_str(), r.phase.c_str(), r.bound.c_str(),
+        r.measured_tps, val(r.predicted_before_tps, "%.2f").c_str(),
         val(r.error_before * 100, "%+.0f%%").c_str(), val(r.predicted_after_tps, "%.2f").c_str(),
         val(r.error_after * 100, "%+.0f%%").c_str(), val(r.loo_predicted_tps, "%.2f").c_str(),
         val(r.error_loo * 100, "%+.0f%%").c_str());
   for (const auto& [backend, e] : c.fitted)
-    std::printf("  fitted %s: compute %.3f, bandwidth %.3f (%s)\n", backend.c_str(), e.compute,
-                e.bandwidth, e.source.c_str());
+    std::printf(
+        "  fitted %s: compute %.3f, attention %.3f, decode compute %.3f, bandwidth %.3f (%s)\n",
+        backend.c_str(), e.compute, e.attention_or_default(), e.decode_compute_or_default(),
+        e.bandwidth, e.source.c_str());
   for (const auto& n : c.notes) std::printf("  note: %s\n", n.c_str());
 }
 

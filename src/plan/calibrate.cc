@@ -1,6 +1,9 @@
 // Efficiency factors fitted to bench measurements. Method: include/pivot/plan_calibrate.h.
 #include <cmath>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <tuple>
 
 #include "pivot/error.h"
 #include "pivot/plan_calibrate.h"
@@ -66,6 +69,13 @@ Predicted predict(const Case& c, const std::string& phase, const Efficiency& eff
   return out;
 }
 
+PlanInputs pp_inputs(const Case& c) {
+  PlanInputs in = c.in;
+  in.prompt = std::max<int64_t>(1, c.rec.pp.n_tokens);
+  in.output = 0;
+  return in;
+}
+
 double geomean(const std::vector<double>& v) {
   double s = 0;
   for (double x : v) s += std::log(x);
@@ -110,6 +120,59 @@ BenchRecord parse_bench_json(const std::string& text, const std::string& label) 
   return r;
 }
 
+std::string calibration_group(const std::string& backend, int threads) {
+  return backend == "cpu" && threads > 0 ? strprintf("cpu/%dt", threads) : backend;
+}
+
+const Efficiency* Calibration::find(const std::string& backend, int threads) const {
+  auto it = fitted.find(calibration_group(backend, threads));
+  if (it != fitted.end()) return &it->second;
+  const Efficiency* best = nullptr;  // else the group of this backend with the most threads
+  int best_threads = -1;
+  for (const auto& [group, e] : fitted) {
+    if (group.rfind(backend, 0) != 0) continue;
+    if (group.size() != backend.size() && group[backend.size()] != '/') continue;
+    int t = group.size() > backend.size() ? std::atoi(group.c_str() + backend.size() + 1) : 0;
+    if (t > best_threads) best = &e, best_threads = t;
+  }
+  return best;
+}
+
+namespace {
+
+// One file's phase as the fit sees it: times in seconds at efficiency 1.
+struct Sample {
+  size_t case_index;
+  std::string phase;            // "pp" | "tg"
+  double measured_s;            // per step (pp: the whole prompt; tg: one token)
+  double mm_s = 0, attn_s = 0;  // pp: matmul / attention compute time at efficiency 1
+  double scale = 0;             // tg: measured tokens/s ÷ predicted at the defaults
+};
+
+// pp: minimise Σ((a·mm + b·attn) / measured − 1)² (relative error) over a = 1/e_matmul,
+// b = 1/e_attention; falls back to one factor (a = b, geometric mean) when fewer than
+// three samples or the two columns are not separable (a or b <= 0).
+std::pair<double, double> fit_prefill(const std::vector<const Sample*>& s) {
+  if (s.size() >= 3) {
+    double xx = 0, xy = 0, yy = 0, x1 = 0, y1 = 0;
+    for (const Sample* p : s) {
+      const double x = p->mm_s / p->measured_s, y = p->attn_s / p->measured_s;
+      xx += x * x, xy += x * y, yy += y * y, x1 += x, y1 += y;
+    }
+    const double det = xx * yy - xy * xy;
+    if (det > 1e-12 * xx * yy) {
+      const double a = (x1 * yy - y1 * xy) / det, b = (y1 * xx - x1 * xy) / det;
+      if (a > 0 && b > 0) return {1 / a, 1 / b};
+    }
+  }
+  std::vector<double> implied;
+  for (const Sample* p : s) implied.push_back((p->mm_s + p->attn_s) / p->measured_s);
+  const double e = geomean(implied);
+  return {e, e};
+}
+
+}  // namespace
+
 Calibration calibrate(const std::vector<BenchRecord>& records, const Catalog& catalog,
                       const std::string& presets_path) {
   Calibration cal;
@@ -128,63 +191,83 @@ Calibration calibrate(const std::vector<BenchRecord>& records, const Catalog& ca
     cases.push_back(std::move(c));
   }
   cal.notes.push_back("KV cache planned as f16; tg context = n_ctx_start + n_tokens/2");
-
-  // Implied efficiency of each measurement, by backend and bounding term.
-  struct Implied {
-    size_t case_index;
-    std::string phase, term;  // term: "compute" | "bandwidth"
-    double value;
+  auto group_of = [&](size_t i) {
+    return calibration_group(cases[i].rec.backend, cases[i].rec.threads);
   };
-  std::vector<Implied> implied;
+
+  // What each measurement says at efficiency 1 (pp) or at the defaults (tg).
+  std::vector<Sample> samples;
   for (size_t i = 0; i < cases.size(); ++i) {
     const Case& c = cases[i];
     const Efficiency e0 = catalog.efficiency(c.chip);
-    for (const char* phase : {"pp", "tg"}) {
-      const BenchPhase& b = std::string(phase) == "pp" ? c.rec.pp : c.rec.tg;
-      if (b.tokens_per_s <= 0) continue;
-      Predicted p = predict(c, phase, e0);
-      if (!known(p.tps))
-        fail("%s: cannot predict %s: catalog inputs missing for %s", c.rec.path.c_str(), phase,
+    if (c.rec.pp.tokens_per_s > 0) {
+      Efficiency unit = e0, half_attn = e0;
+      unit.compute = unit.attention = 1;
+      half_attn.compute = 1, half_attn.attention = 0.5;
+      Plan p1 = make_plan(c.model, c.chip, unit, pp_inputs(c));
+      Plan p2 = make_plan(c.model, c.chip, half_attn, pp_inputs(c));
+      if (!known(p1.prefill.compute_s) || !known(p2.prefill.compute_s))
+        fail("%s: cannot predict pp: catalog inputs missing for %s", c.rec.path.c_str(),
              c.chip.id.c_str());
-      const double scale = b.tokens_per_s / p.tps;  // = t_pred / t_meas
-      if (p.bound == "compute")
-        implied.push_back({i, phase, "compute", e0.compute * scale});
-      else if (p.bound == "memory")
-        implied.push_back({i, phase, "bandwidth", e0.bandwidth * scale});
+      Sample s{i, "pp", double(c.rec.pp.n_tokens) / c.rec.pp.tokens_per_s};
+      s.attn_s = p2.prefill.compute_s - p1.prefill.compute_s;
+      s.mm_s = p1.prefill.compute_s - s.attn_s;
+      if (predict(c, "pp", e0).bound == "compute")
+        samples.push_back(s);
       else
-        cal.notes.push_back(c.rec.path + ": " + phase + " bound by " + p.bound + ": not fitted");
-      if (std::string(phase) == "pp")
-        cal.n_pp[c.rec.backend]++;
-      else
-        cal.n_tg[c.rec.backend]++;
+        cal.notes.push_back(c.rec.path + ": pp is not compute-bound here: not fitted");
+      cal.n_pp[group_of(i)]++;
+    }
+    if (c.rec.tg.tokens_per_s > 0) {
+      Predicted p = predict(c, "tg", e0);
+      if (!known(p.tps))
+        fail("%s: cannot predict tg: catalog inputs missing for %s", c.rec.path.c_str(),
+             c.chip.id.c_str());
+      Sample s{i, "tg", 1 / c.rec.tg.tokens_per_s};
+      s.scale = c.rec.tg.tokens_per_s / p.tps;
+      samples.push_back(s);
+      cal.n_tg[group_of(i)]++;
     }
   }
-  auto fit = [&](const std::string& backend, std::optional<size_t> leave_out,
+
+  // The fit of one group, optionally without one file; nullopt if nothing to fit.
+  auto fit = [&](const std::string& group, std::optional<size_t> leave_out,
                  const Efficiency& base) -> std::optional<Efficiency> {
-    std::vector<double> comp, bw;
-    for (const auto& im : implied) {
-      if (cases[im.case_index].rec.backend != backend || leave_out == im.case_index) continue;
-      (im.term == "compute" ? comp : bw).push_back(im.value);
+    std::vector<const Sample*> pp;
+    std::vector<double> tg;
+    for (const Sample& s : samples) {
+      if (group_of(s.case_index) != group || leave_out == s.case_index) continue;
+      if (s.phase == "pp")
+        pp.push_back(&s);
+      else
+        tg.push_back(s.scale);
     }
-    if (comp.empty() && bw.empty()) return std::nullopt;
+    if (pp.empty() && tg.empty()) return std::nullopt;
     Efficiency e = base;
-    if (!comp.empty()) e.compute = geomean(comp);
-    if (!bw.empty()) e.bandwidth = geomean(bw);
+    if (!pp.empty()) std::tie(e.compute, e.attention) = fit_prefill(pp);
+    if (!tg.empty()) {  // one factor on both decode terms: time scales by exactly 1/s
+      const double s = geomean(tg);
+      e.decode_compute = base.decode_compute_or_default() * s;
+      e.bandwidth = base.bandwidth * s;
+    }
     e.source = strprintf("calibrated on %zu pp + %zu tg measurements (pivot plan --calibrate)",
-                         comp.size(), bw.size());
+                         pp.size(), tg.size());
     return e;
   };
-  for (const auto& c : cases) {
-    if (cal.fitted.count(c.rec.backend)) continue;
-    if (auto e = fit(c.rec.backend, std::nullopt, catalog.efficiency(c.chip)))
-      cal.fitted[c.rec.backend] = *e;
-  }
-  for (const auto& im : implied)
-    if (im.value > 1)
-      cal.notes.push_back(strprintf(
-          "%s: %s implies %s efficiency %.2f > 1: the catalog's peak is "
-          "too low for this case (e.g. caches)",
-          cases[im.case_index].rec.path.c_str(), im.phase.c_str(), im.term.c_str(), im.value));
+  for (size_t i = 0; i < cases.size(); ++i)
+    if (!cal.fitted.count(group_of(i)))
+      if (auto e = fit(group_of(i), std::nullopt, catalog.efficiency(cases[i].chip)))
+        cal.fitted[group_of(i)] = *e;
+  for (const auto& [group, e] : cal.fitted)
+    for (auto [name, v] : {std::pair{"compute", e.compute},
+                           {"attention", e.attention},
+                           {"decode compute", e.decode_compute},
+                           {"bandwidth", e.bandwidth}})
+      if (v > 1)
+        cal.notes.push_back(
+            strprintf("%s: fitted %s efficiency %.2f > 1: the peak is too low "
+                      "for these cases (e.g. caches)",
+                      group.c_str(), name, v));
 
   for (size_t i = 0; i < cases.size(); ++i) {
     const Case& c = cases[i];
@@ -195,6 +278,7 @@ Calibration calibrate(const std::vector<BenchRecord>& records, const Catalog& ca
       CalibrationRow row;
       row.file = c.rec.path;
       row.phase = phase;
+      row.group = group_of(i);
       row.chip = c.chip.id == "host" ? c.chip.name : c.chip.id;
       row.model = c.model.id;
       row.measured_tps = b.tokens_per_s;
@@ -202,28 +286,26 @@ Calibration calibrate(const std::vector<BenchRecord>& records, const Catalog& ca
       row.bound = before.bound;
       row.predicted_before_tps = before.tps;
       row.error_before = (before.tps - b.tokens_per_s) / b.tokens_per_s;
-      auto it = cal.fitted.find(c.rec.backend);
+      auto it = cal.fitted.find(row.group);
       if (it != cal.fitted.end()) {
         row.predicted_after_tps = predict(c, phase, it->second).tps;
         row.error_after = (row.predicted_after_tps - b.tokens_per_s) / b.tokens_per_s;
       }
-      if (auto loo = fit(c.rec.backend, i, e0)) {
-        bool same_term_left = false;  // the leave-one-out fit must still cover this term
-        for (const auto& im : implied)
-          if (im.case_index != i && cases[im.case_index].rec.backend == c.rec.backend &&
-              im.phase == phase)
-            same_term_left = true;
-        if (same_term_left) {
+      bool same_phase_left = false;  // the leave-one-out fit must still cover this phase
+      for (const Sample& s : samples)
+        if (s.case_index != i && group_of(s.case_index) == row.group && s.phase == phase)
+          same_phase_left = true;
+      if (same_phase_left)
+        if (auto loo = fit(row.group, i, e0)) {
           row.loo_predicted_tps = predict(c, phase, *loo).tps;
           row.error_loo = (row.loo_predicted_tps - b.tokens_per_s) / b.tokens_per_s;
         }
-      }
       cal.rows.push_back(row);
     }
   }
-  for (const auto& [backend, n] : cal.n_pp)
+  for (const auto& [group, n] : cal.n_pp)
     if (n < 2)
-      cal.notes.push_back("backend " + backend +
+      cal.notes.push_back(group +
                           ": one pp file, so its after-calibration error is 0 by "
                           "construction; add files for a leave-one-out error");
   return cal;

@@ -100,6 +100,9 @@ Efficiency read_efficiency(const json& j, const std::string& where) {
   get("link", e.link, 1);
   get("link_latency_us", e.link_latency_us, 1e6);
   get("train_mfu", e.train_mfu, 1);
+  for (auto [key, out] :
+       {std::pair{"attention", &e.attention}, {"decode_compute", &e.decode_compute}})
+    if (j.contains(key)) get(key, *out, 1);  // optional op classes
   e.source = j.value("source", "");
   if (e.source.empty()) fail("%s: missing field 'source'", where.c_str());
   return e;

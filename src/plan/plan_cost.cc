@@ -52,8 +52,9 @@ StepCost prefill_cost(const PlanModel& m, const DType& w, const DType& kv, int64
   const double tokens = p * s;
   StepCost c;
   // Causal attention: token i attends to i positions, sum = P(P+1)/2 per sequence.
-  c.flops = tokens * 2.0 * m.active_matmul_params_body() + s * 2.0 * m.lm_head_params() +
-            s * attn_flops_per_token(m, (p + 1) / 2, false) * p;
+  c.attn_flops = s * attn_flops_per_token(m, (p + 1) / 2, false) * p;
+  c.flops =
+      tokens * 2.0 * m.active_matmul_params_body() + s * 2.0 * m.lm_head_params() + c.attn_flops;
   c.weight_bytes = weights_read(m, w, tokens);
   c.routed_weight_bytes = routed_read(m, w, tokens);
   c.n_all_to_all = int(2 * m.n_moe_layers());
@@ -68,7 +69,8 @@ StepCost decode_cost(const PlanModel& m, const DType& w, const DType& kv, int64_
                      int64_t context) {
   const double b = double(std::max<int64_t>(batch, 1)), l = double(std::max<int64_t>(context, 0));
   StepCost c;
-  c.flops = b * 2.0 * m.active_params() + b * attn_flops_per_token(m, l + 1, true);
+  c.attn_flops = b * attn_flops_per_token(m, l + 1, true);
+  c.flops = b * 2.0 * m.active_params() + c.attn_flops;
   c.weight_bytes = weights_read(m, w, b);
   c.routed_weight_bytes = routed_read(m, w, b);
   c.n_all_to_all = int(2 * m.n_moe_layers());

@@ -76,8 +76,10 @@ double ep_local_routed_bytes(const PlanModel& m, const DType& w, int ep, double 
          m.total_params();
 }
 
+// `decode`: the step is a decode step (its FLOPs run at eff.decode_compute);
+// otherwise matmul FLOPs run at eff.compute and attention FLOPs at eff.attention.
 PhaseTime phase_time(StepCost c, const Plan& p, double peak, double link, double kv_frac,
-                     double tokens) {
+                     double tokens, bool decode) {
   const int tp = p.in.tp, pp = p.in.pp, ep = p.in.ep;
   if (ep > 1)
     c.weight_bytes +=
@@ -87,7 +89,12 @@ PhaseTime phase_time(StepCost c, const Plan& p, double peak, double link, double
   // tensor-parallel rank summed over the pp stages.
   t.flops = c.flops / tp;
   t.bytes = c.weight_bytes / tp + c.kv_bytes * kv_frac + c.act_bytes / tp;
-  if (known(peak)) t.compute_s = t.flops / (peak * 1e12 * p.eff.compute);
+  if (known(peak)) {
+    const double e_mm = decode ? p.eff.decode_compute_or_default() : p.eff.compute;
+    const double e_attn = decode ? e_mm : p.eff.attention_or_default();
+    const double attn = c.attn_flops / tp;
+    t.compute_s = (t.flops - attn) / (peak * 1e12 * e_mm) + attn / (peak * 1e12 * e_attn);
+  }
   if (p.chip.mem_bw_gbs) t.memory_s = t.bytes / (*p.chip.mem_bw_gbs * 1e9 * p.eff.bandwidth);
   t.comm_s = 0;
   const double alpha = p.eff.link_latency_us * 1e-6;
@@ -184,12 +191,12 @@ Plan make_plan(const PlanModel& model, const Accelerator& chip, const Efficiency
                                   "figure is optimistic",
                                   in.tp, *chip.scale_up_devices, chip.id.c_str()));
   p.prefill = phase_time(prefill_cost(model, in.weight, in.kv, in.prompt, 1), p, peak, link,
-                         kv_frac, double(in.prompt));
+                         kv_frac, double(in.prompt), false);
   p.prefill.tokens = in.prompt;
   p.prefill.context = in.prompt;
   const int64_t mean_ctx = in.prompt + in.output / 2;
   p.decode = phase_time(decode_cost(model, in.weight, in.kv, in.batch, mean_ctx), p, peak, link,
-                        kv_frac, double(in.batch));
+                        kv_frac, double(in.batch), true);
   p.decode.batch = in.batch;
   p.decode.tokens = in.batch;
   p.decode.context = mean_ctx;

@@ -107,6 +107,8 @@ ojson to_json(const Plan& p) {
             {"replicas", p.in.replicas}}},
           {"efficiency",
            {{"compute", p.eff.compute},
+            {"attention", p.eff.attention_or_default()},
+            {"decode_compute", p.eff.decode_compute_or_default()},
             {"bandwidth", p.eff.bandwidth},
             {"link", p.eff.link},
             {"link_latency_us", p.eff.link_latency_us},
@@ -179,10 +181,15 @@ ojson to_json(const TrainPlan& t) {
 ojson to_json(const Calibration& c) {
   ojson fitted = ojson::object();
   for (const auto& [backend, e] : c.fitted)
-    fitted[backend] = {{"compute", e.compute}, {"bandwidth", e.bandwidth}, {"source", e.source}};
+    fitted[backend] = {{"compute", e.compute},
+                       {"attention", e.attention_or_default()},
+                       {"decode_compute", e.decode_compute_or_default()},
+                       {"bandwidth", e.bandwidth},
+                       {"source", e.source}};
   ojson rows = ojson::array();
   for (const auto& r : c.rows)
     rows.push_back({{"file", r.file},
+                    {"group", r.group},
                     {"phase", r.phase},
                     {"chip", r.chip},
                     {"model", r.model},

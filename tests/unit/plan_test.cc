@@ -247,7 +247,10 @@ TEST(PlanCalibrate, FitsAndReportsErrors) {
   std::vector<BenchRecord> recs = {parse_bench_json(bench(100, 40), "a.json"),
                                    parse_bench_json(bench(120, 50), "b.json")};
   Calibration c = calibrate(recs, catalog(), kPresets);
-  ASSERT_TRUE(c.fitted.count("cpu"));
+  ASSERT_TRUE(c.fitted.count("cpu/2t"));
+  EXPECT_EQ(c.find("cpu"), &c.fitted.at("cpu/2t"));
+  EXPECT_EQ(c.find("cpu", 2), &c.fitted.at("cpu/2t"));
+  EXPECT_EQ(c.find("cuda"), nullptr);
   ASSERT_EQ(c.rows.size(), 4u);
   for (const auto& r : c.rows) {
     EXPECT_TRUE(known(r.error_before));
@@ -263,6 +266,73 @@ TEST(PlanCalibrate, FitsAndReportsErrors) {
                                "y.json");
             }).find("pp.tokens_per_s"),
             std::string::npos);
+}
+
+// Measurements made by the planner itself from known op-class efficiencies: the fit
+// must recover them, and then every error (after and leave-one-out) must vanish.
+TEST(PlanCalibrate, RecoversOpClassEfficiencies) {
+  const Accelerator& chip = catalog().find("dev-vm-epyc-2vcpu");
+  const PlanModel m = PlanModel::resolve("smollm2-135m", kPresets);
+  Efficiency truth = catalog().efficiency(chip);
+  // Decode is fitted as one factor on both roofline terms (so it cannot tell them
+  // apart): the truth scales both defaults by 0.4.
+  truth.decode_compute = truth.decode_compute_or_default() * 0.4;
+  truth.bandwidth *= 0.4;
+  truth.compute = 0.3, truth.attention = 0.05;
+  std::vector<BenchRecord> recs;
+  for (int64_t p : {64, 256, 1024, 2048}) {
+    PlanInputs in;
+    in.weight = dtype_from_name("Q4_1");
+    in.kv = dtype_from_name("f16");
+    in.prompt = p;
+    in.output = 0;
+    const double pp = double(p) / make_plan(m, chip, truth, in).prefill.time_s;
+    in.output = 128;  // the tg context the calibration assumes: n_ctx_start + n/2
+    const double tg = 1 / make_plan(m, chip, truth, in).decode.time_s;
+    recs.push_back(parse_bench_json(
+        strprintf(R"({"backend": "cpu", "model": "smollm2-135m", "weight_type": "Q4_1",
+          "threads": 2, "pp": {"n_tokens": %lld, "tokens_per_s": %.17g},
+          "tg": {"n_tokens": 128, "n_ctx_start": %lld, "tokens_per_s": %.17g},
+          "machine": {"chip": "dev-vm-epyc-2vcpu"}})",
+                  static_cast<long long>(p), pp, static_cast<long long>(p), tg),
+        strprintf("p%lld.json", static_cast<long long>(p))));
+  }
+  Calibration c = calibrate(recs, catalog(), kPresets);
+  const Efficiency* e = c.find("cpu", 2);
+  ASSERT_NE(e, nullptr);
+  EXPECT_NEAR(e->compute, 0.3, 1e-6);
+  EXPECT_NEAR(e->attention, 0.05, 1e-6);
+  EXPECT_NEAR(e->decode_compute, truth.decode_compute, 1e-6);
+  EXPECT_NEAR(e->bandwidth, truth.bandwidth, 1e-6);
+  ASSERT_EQ(c.rows.size(), 8u);
+  double worst_before = 0;  // the defaults must be visibly wrong, or the test proves nothing
+  for (const auto& r : c.rows) {
+    EXPECT_LT(std::fabs(r.error_after), 1e-6) << r.file << " " << r.phase;
+    EXPECT_LT(std::fabs(r.error_loo), 1e-6) << r.file << " " << r.phase;
+    worst_before = std::max(worst_before, std::fabs(r.error_before));
+  }
+  EXPECT_GT(worst_before, 0.5);
+}
+
+// The committed measurements of this repository's dev VM (data/calibration, idle
+// `pivot bench --json` runs, each planned on the machine it records — cores,
+// clock, flags and in-run bandwidth): after calibration every case must be within the
+// planner's stated +-25%. A change to the cost model that breaks this shows here.
+TEST(PlanCalibrate, CommittedDevVmRunsWithin25Percent) {
+  std::vector<BenchRecord> recs;
+  for (const auto& f : std::filesystem::directory_iterator(kData + "/calibration")) {
+    if (f.path().extension() != ".json") continue;
+    std::ifstream in(f.path());
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    BenchRecord r = parse_bench_json(text, f.path().filename().string());
+    recs.push_back(r);
+  }
+  ASSERT_GE(recs.size(), 8u);
+  Calibration c = calibrate(recs, catalog(), kPresets);
+  for (const auto& r : c.rows) {
+    EXPECT_LE(std::fabs(r.error_after), 0.25) << r.file << " " << r.phase;
+    EXPECT_LE(std::fabs(r.error_loo), 0.35) << r.file << " " << r.phase;  // leave-one-out
+  }
 }
 
 }  // namespace
