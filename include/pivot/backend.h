@@ -123,8 +123,9 @@ enum class OpKind : uint8_t {
   // with grouped-query sharing (query head h reads kv head h / (n_head / n_head_kv)).
   // src0 q: F32 {head_dim, n_head, M}; src1 k cache, src2 v cache: F32
   // {head_dim, n_head_kv, n_ctx}; dst: F32 {head_dim, n_head, M}. Query m sits at
-  // position pos0 + m and sees cache positions 0 ..= pos0 + m, which the caller has
-  // already written. Params: attn (scale, pos0).
+  // position p = pos0 + m and sees cache positions 0 ..= p (or only the last
+  // attn.window of them, p - window < j <= p, for sliding-window layers), which the
+  // caller has already written. Params: attn (scale, pos0, window).
   kAttention,
   // dst = silu(a) * b (SwiGLU); src0 a, src1 b, dst: F32 of one shape; dst may alias.
   kSiluMul,

@@ -61,8 +61,10 @@ class ChatTemplate {
   explicit ChatTemplate(std::string source, std::string name = "chat template");
 
   // The model's `tokenizer.chat_template`, with bos/eos text from its vocabulary.
-  // A model without one gets kDefaultSource; warning() then says so, and the
-  // caller shows it to the user.
+  // A model without one gets pivot's built-in template for its
+  // general.architecture (src/template/builtin_templates.cc: Gemma's
+  // <start_of_turn> format for gemma/gemma2/gemma3), else kDefaultSource;
+  // warning() then says which, and the caller shows it to the user.
   static ChatTemplate from_gguf(const GgufFile& file);
 
   std::string render(const nlohmann::ordered_json& messages, const RenderOptions& opt) const;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "pivot/backend.h"
 #include "pivot/gguf.h"
@@ -42,9 +43,24 @@ struct ModelSpec {
   float rope_low_freq_factor = 1.0f;   // <arch>.rope.scaling.low_freq_factor
   float rope_high_freq_factor = 4.0f;  // <arch>.rope.scaling.high_freq_factor
 
+  // Sliding-window attention (Gemma 2/3, Mistral v0.1): a query at position p of a
+  // window layer sees keys p - n_swa < j <= p; other layers see all of 0 ..= p.
+  int64_t n_swa = 0;              // <arch>.attention.sliding_window (0: no window)
+  std::vector<bool> swa_layers;   // per layer, true = windowed; empty = none windowed
+  float rope_freq_base_swa = 0;   // <arch>.rope.freq_base_swa (0: absent, arch decides)
+  float final_logit_softcap = 0;  // <arch>.final_logit_softcapping (0: none)
+  float attn_logit_softcap = 0;   // <arch>.attn_logit_softcapping (0: none)
+
   bool tied_output = false;  // no output.weight: the logits reuse token_embd.weight
 
   static ModelSpec from_gguf(const GgufFile& file);
+
+  // Fills swa_layers as llama.cpp's swa pattern n does: layer il is windowed unless
+  // il % n == n - 1 (n = 6: five windowed layers, then one full); n = 0: all windowed.
+  void set_swa_pattern(int64_t n);
+  bool is_swa(int64_t il) const {
+    return n_swa > 0 && static_cast<size_t>(il) < swa_layers.size() && swa_layers[il];
+  }
 
   // Bytes of an F32 KV cache for n_ctx positions (K and V, every layer).
   uint64_t kv_cache_bytes(int64_t n_ctx) const;

@@ -75,6 +75,7 @@ std::string why(const OpDesc& op) {
       if (b.ne[0] != a.ne[0]) return "head_dim of q and cache differ";
       if (b.ne[1] < 1 || a.ne[1] % b.ne[1] != 0) return "n_head must be a multiple of n_head_kv";
       if (op.attn.pos0 < 0 || op.attn.pos0 + a.ne[2] > b.ne[2]) return "pos0 + M exceeds n_ctx";
+      if (op.attn.window < 0) return "window must be >= 0";
       if (a.ne[3] != 1 || b.ne[3] != 1) return "4-D tensors are not supported";
       return {};
     }

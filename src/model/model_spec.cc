@@ -1,6 +1,7 @@
 #include "pivot/model_spec.h"
 
 #include <cmath>
+#include <cstdint>
 #include <numbers>
 
 #include "pivot/error.h"
@@ -87,11 +88,38 @@ ModelSpec ModelSpec::from_gguf(const GgufFile& file) {
   s.rope_low_freq_factor = k.f32("rope.scaling.low_freq_factor", 1.0f);
   s.rope_high_freq_factor = k.f32("rope.scaling.high_freq_factor", 4.0f);
 
+  s.n_swa = k.i64("attention.sliding_window", 0);
+  if (s.n_swa < 0 || s.n_swa > INT32_MAX)
+    fail("%s: %s.attention.sliding_window %lld out of range", file.path().c_str(), s.arch.c_str(),
+         (long long)s.n_swa);
+  if (const GgufValue* pat = k.find("attention.sliding_window_pattern")) {
+    const std::string key = s.arch + ".attention.sliding_window_pattern";
+    if (pat->is_array()) {  // one bool per layer
+      const GgufArray& a = pat->as_array(key);
+      if (static_cast<int64_t>(a.items.size()) != s.n_layer)
+        fail("%s: %s has %zu entries, block_count is %lld", file.path().c_str(), key.c_str(),
+             a.items.size(), (long long)s.n_layer);
+      for (const GgufValue& b : a.items) s.swa_layers.push_back(b.as_bool(key));
+    } else {
+      const int64_t n = pat->as_i64(key);
+      if (n < 0) fail("%s: %s is negative", file.path().c_str(), key.c_str());
+      s.set_swa_pattern(n);
+    }
+  }
+  s.rope_freq_base_swa = k.f32("rope.freq_base_swa", 0.0f);
+  s.final_logit_softcap = k.f32("final_logit_softcapping", 0.0f);
+  s.attn_logit_softcap = k.f32("attn_logit_softcapping", 0.0f);
+
   const GgufTensorInfo* embd = file.find_tensor("token_embd.weight");
   if (!embd) fail("%s: missing tensor token_embd.weight", file.path().c_str());
   s.n_vocab = k.i64("vocab_size", static_cast<int64_t>(embd->ne[1]));
   s.tied_output = file.find_tensor("output.weight") == nullptr;
   return s;
+}
+
+void ModelSpec::set_swa_pattern(int64_t n) {
+  swa_layers.assign(static_cast<size_t>(n_layer), true);
+  for (int64_t il = 0; il < n_layer; ++il) swa_layers[il] = n == 0 || il % n < n - 1;
 }
 
 uint64_t ModelSpec::kv_cache_bytes(int64_t n_ctx) const {

@@ -58,7 +58,7 @@ inline void rope(Backend& b, const Tensor& x, const Tensor& pos, const Tensor& f
 }
 
 inline void attention(Backend& b, const Tensor& dst, const Tensor& q, const Tensor& k_cache,
-                      const Tensor& v_cache, float scale, int64_t pos0) {
+                      const Tensor& v_cache, float scale, int64_t pos0, int32_t window = 0) {
   OpDesc op;
   op.kind = OpKind::kAttention;
   op.dst = dst;
@@ -102,6 +102,17 @@ inline void add(Backend& b, const Tensor& dst, const Tensor& a, const Tensor& c)
 }
 inline void silu_mul(Backend& b, const Tensor& dst, const Tensor& a, const Tensor& c) {
   binary(b, OpKind::kSiluMul, dst, a, c);
+}
+inline void gelu_mul(Backend& b, const Tensor& dst, const Tensor& a, const Tensor& c) {
+  binary(b, OpKind::kGeluMul, dst, a, c);
+}
+inline void scale(Backend& b, const Tensor& dst, const Tensor& a, float s) {
+  OpDesc op;
+  op.kind = OpKind::kScale;
+  op.dst = dst;
+  op.src[0] = a;
+  op.scale = s;
+  b.execute(op);
 }
 
 }  // namespace pivot::ops

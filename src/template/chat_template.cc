@@ -4,6 +4,7 @@
 #include "pivot/chat_template.h"
 
 #include "ast.h"
+#include "builtin_templates.h"
 #include "eval.h"
 #include "lexer.h"
 #include "pivot/error.h"
@@ -82,15 +83,26 @@ ChatTemplate::ChatTemplate(std::string source, std::string name)
 
 ChatTemplate ChatTemplate::from_gguf(const GgufFile& file) {
   const GgufValue* v = file.find("tokenizer.chat_template");
-  std::string label = file.path() + " (tokenizer.chat_template)";
-  ChatTemplate t = v ? ChatTemplate(v->as_string("tokenizer.chat_template"), label)
-                     : ChatTemplate(kDefaultSource, "default chat template");
-  if (!v)
+  const GgufValue* arch = file.find("general.architecture");
+  const tpl::BuiltinTemplate* b =
+      v || !arch || !arch->is_string()
+          ? nullptr
+          : tpl::builtin_template(arch->as_string("general.architecture"));
+  ChatTemplate t = v   ? ChatTemplate(v->as_string("tokenizer.chat_template"),
+                                      file.path() + " (tokenizer.chat_template)")
+                   : b ? ChatTemplate(std::string(b->source),
+                                      "built-in " + std::string(b->label) + " chat template")
+                       : ChatTemplate(kDefaultSource, "default chat template");
+  if (b)
+    t.warning_ = file.path() + " has no tokenizer.chat_template; using pivot's built-in " +
+                 std::string(b->label) + " template for architecture '" + std::string(b->arch) +
+                 "' (override with --chat-template FILE)";
+  else if (!v)
     t.warning_ = file.path() +
                  " has no tokenizer.chat_template; using the default ChatML template, which the "
                  "model may not have been trained on (override with --chat-template FILE)";
-  if (std::string b = token_text(file, "tokenizer.ggml.bos_token_id"); !b.empty()) t.bos_ = b;
-  if (std::string e = token_text(file, "tokenizer.ggml.eos_token_id"); !e.empty()) t.eos_ = e;
+  if (std::string s = token_text(file, "tokenizer.ggml.bos_token_id"); !s.empty()) t.bos_ = s;
+  if (std::string s = token_text(file, "tokenizer.ggml.eos_token_id"); !s.empty()) t.eos_ = s;
   return t;
 }
 

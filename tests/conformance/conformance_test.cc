@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "available.h"
 #include "pivot/backend.h"
 #include "pivot/quant.h"
 
@@ -23,8 +24,9 @@ struct Case {
   int64_t a = 1, b = 1, c = 1;     // op-specific sizes, see make_op()
   int64_t d = 1, e = 1;
   RopeMode mode = RopeMode::kNorm;
-  bool flag = false;  // rope: freq_factors; add: broadcast
-  double tol = 2e-5;  // relative L2 error allowed
+  bool flag = false;   // rope: freq_factors; add: broadcast
+  int32_t window = 0;  // attention: sliding window (0: full causal)
+  double tol = 2e-5;   // relative L2 error allowed
 };
 
 // Host copy of an op's tensors: inputs filled once, shared by both backends.
@@ -82,7 +84,7 @@ HostOp make_op(const Case& c) {
       op.src[1] = f32(c.a, c.d, c.e + c.c + 3);
       op.src[2] = op.src[1];
       op.dst = op.src[0];
-      op.attn = {1.0f / std::sqrt(static_cast<float>(c.a)), static_cast<int32_t>(c.e)};
+      op.attn = {1.0f / std::sqrt(static_cast<float>(c.a)), static_cast<int32_t>(c.e), c.window};
       break;
     default:  // elementwise: a = K, b = M
       op.src[0] = f32(c.a, c.b);
@@ -197,6 +199,16 @@ std::vector<Case> cases() {
     v.push_back({"attention_D" + std::to_string(D) + "_H" + std::to_string(H) + "_M" +
                      std::to_string(M) + "_KV" + std::to_string(KV) + "_P" + std::to_string(P),
                  OpKind::kAttention, GgmlType::F32, D, H, M, KV, P});
+  // Sliding window: shorter than, equal to and longer than the positions seen.
+  for (auto [D, H, M, KV, P, W] : std::vector<std::array<int64_t, 6>>{{64, 9, 7, 3, 13, 4},
+                                                                      {16, 2, 5, 1, 40, 1},
+                                                                      {10, 4, 3, 4, 0, 3},
+                                                                      {128, 4, 2, 2, 300, 512}}) {
+    v.push_back({"attention_window" + std::to_string(W) + "_D" + std::to_string(D) + "_M" +
+                     std::to_string(M) + "_P" + std::to_string(P),
+                 OpKind::kAttention, GgmlType::F32, D, H, M, KV, P});
+    v.back().window = static_cast<int32_t>(W);
+  }
   const std::pair<OpKind, const char*> ew[] = {{OpKind::kSiluMul, "silu_mul"},
                                                {OpKind::kGeluMul, "gelu_mul"},
                                                {OpKind::kAdd, "add"},
@@ -251,6 +263,50 @@ INSTANTIATE_TEST_SUITE_P(AllBackends, Conformance, ::testing::ValuesIn(params())
                          [](const ::testing::TestParamInfo<Param>& i) {
                            return i.param.backend + "_" + i.param.c.name;
                          });
+
+// Independent of `reference`: a query at position p with window W must equal full
+// causal attention of a query at position W - 1 over a cache holding only keys
+// p - W + 1 ..= p.
+TEST(ConformanceWindow, EqualsFullAttentionOverTheLastWindowKeys) {
+  const int64_t D = 32, H = 4, KV = 2, P = 57, W = 9, n_ctx = P + 1;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-2.0f, 2.0f);
+  std::vector<float> q(D * H), k(D * KV * n_ctx), v(k.size());
+  for (auto* vec : {&q, &k, &v})
+    for (float& x : *vec) x = u(rng);
+  for (const auto& b : backend_names()) {
+    auto be = available_backend(b);
+    if (!be) continue;
+    // Attention of q at pos0 over cache positions [first, first + n), on `be`.
+    auto run = [&](int64_t first, int64_t n, int32_t pos0, int32_t window) {
+      const size_t row = static_cast<size_t>(D * KV), kv_bytes = row * n * 4,
+                   q_bytes = q.size() * 4;
+      Buffer qb = be->allocate(q_bytes, MemKind::kDevice),
+             kb = be->allocate(kv_bytes, MemKind::kDevice),
+             vb = be->allocate(kv_bytes, MemKind::kDevice),
+             ob = be->allocate(q_bytes, MemKind::kDevice);
+      be->copy(qb.data(), q.data(), q_bytes, CopyKind::kHostToDevice);
+      be->copy(kb.data(), k.data() + first * row, kv_bytes, CopyKind::kHostToDevice);
+      be->copy(vb.data(), v.data() + first * row, kv_bytes, CopyKind::kHostToDevice);
+      OpDesc op;
+      op.kind = OpKind::kAttention;
+      op.src[0] = make_tensor(qb.data(), GgmlType::F32, D, H, 1);
+      op.src[1] = make_tensor(kb.data(), GgmlType::F32, D, KV, n);
+      op.src[2] = make_tensor(vb.data(), GgmlType::F32, D, KV, n);
+      op.dst = make_tensor(ob.data(), GgmlType::F32, D, H, 1);
+      op.attn = {0.2f, pos0, window};
+      std::vector<float> out(q.size());
+      be->execute(op);
+      be->copy(out.data(), ob.data(), q_bytes, CopyKind::kDeviceToHost);
+      be->synchronize();
+      return out;
+    };
+    const std::vector<float> windowed = run(0, n_ctx, P, W);
+    const std::vector<float> full = run(P - W + 1, W, W - 1, 0);
+    for (size_t i = 0; i < windowed.size(); ++i)
+      EXPECT_NEAR(windowed[i], full[i], 1e-5f) << b << " element " << i;
+  }
+}
 
 // Every backend rejects a malformed op with pivot::Error rather than crashing.
 TEST(ConformanceErrors, MalformedMatmulThrows) {

@@ -229,21 +229,22 @@ class CpuBackend final : public Backend {
     for (int t = 0; t < pool_.size(); ++t) scratch(t, static_cast<size_t>(n_max + D));
     pool_.run(M * n_head, [&](int64_t task, int thread) {
       const int64_t m = task / n_head, h = task % n_head, kvh = h / group;
-      const int64_t n_seen = op.attn.pos0 + m + 1;
+      const int64_t qpos = op.attn.pos0 + m;  // sees j0 ..= qpos
+      const int64_t j0 = op.attn.window > 0 ? std::max<int64_t>(0, qpos - op.attn.window + 1) : 0;
       float* score = scratch_[static_cast<size_t>(thread)].data();
       float* acc = score + n_max;
       const float* qv = f32(q) + (m * n_head + h) * D;
       float max_s = -INFINITY;
-      for (int64_t j = 0; j < n_seen; ++j) {
+      for (int64_t j = j0; j <= qpos; ++j) {
         double s = 0;
         k_.dot_rows(qv, kc + (j * n_kv_head + kvh) * D, D, 0, 1, &s);
         score[j] = static_cast<float>(s) * op.attn.scale;
         max_s = std::max(max_s, score[j]);
       }
       double sum = 0;
-      for (int64_t j = 0; j < n_seen; ++j) sum += score[j] = std::exp(score[j] - max_s);
+      for (int64_t j = j0; j <= qpos; ++j) sum += score[j] = std::exp(score[j] - max_s);
       std::fill(acc, acc + D, 0.0f);
-      for (int64_t j = 0; j < n_seen; ++j) {
+      for (int64_t j = j0; j <= qpos; ++j) {
         const float p = score[j];
         const float* vv = vc + (j * n_kv_head + kvh) * D;
         for (int64_t d = 0; d < D; ++d) acc[d] += p * vv[d];

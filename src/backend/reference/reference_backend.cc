@@ -104,20 +104,21 @@ void attention(const OpDesc& op) {
   std::vector<double> score;
   std::vector<double> acc(static_cast<size_t>(D));
   for (int64_t m = 0; m < M; ++m) {
-    const int64_t n_seen = op.attn.pos0 + m + 1;  // causal: positions 0 ..= pos0 + m
-    score.assign(static_cast<size_t>(n_seen), 0.0);
+    const int64_t p = op.attn.pos0 + m;  // causal: positions j0 ..= p
+    const int64_t j0 = op.attn.window > 0 ? std::max<int64_t>(0, p - op.attn.window + 1) : 0;
+    score.assign(static_cast<size_t>(p + 1), 0.0);
     for (int64_t h = 0; h < n_head; ++h) {
       const float* qv = f32(q) + (m * n_head + h) * D;
       const int64_t kvh = h / group;
       double max_s = -INFINITY;
-      for (int64_t j = 0; j < n_seen; ++j) {
+      for (int64_t j = j0; j <= p; ++j) {
         score[j] = op.attn.scale * dot(qv, f32(kc) + (j * n_kv_head + kvh) * D, D);
         max_s = std::max(max_s, score[j]);
       }
       double sum = 0;
-      for (int64_t j = 0; j < n_seen; ++j) sum += score[j] = std::exp(score[j] - max_s);
+      for (int64_t j = j0; j <= p; ++j) sum += score[j] = std::exp(score[j] - max_s);
       std::fill(acc.begin(), acc.end(), 0.0);
-      for (int64_t j = 0; j < n_seen; ++j) {
+      for (int64_t j = j0; j <= p; ++j) {
         const float* vv = f32(op.src[2]) + (j * n_kv_head + kvh) * D;
         for (int64_t d = 0; d < D; ++d) acc[d] += score[j] * vv[d];
       }
