@@ -58,13 +58,16 @@ def main():
     check("SmolLM2 GGUF template", r.returncode == 0 and r.stdout.decode() == c["output"],
           r.stderr.decode())
 
-    # No template in the GGUF: the documented default (ChatML) and a warning.
+    # No template in the GGUF: pivot's built-in template for the architecture (Gemma's
+    # turn format), rendering what Google's own template renders, and a warning.
     (tmp / "u.json").write_text('[{"role": "user", "content": "hi"}]', encoding="utf-8")
-    r = run(pivot, "-m", model_path("gemma3"), "--messages", tmp / "u.json", "--add-generation-prompt")
-    check("gemma3 GGUF without template -> ChatML + warning",
-          r.returncode == 0
-          and r.stdout.decode() == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
-          and b"warning" in r.stderr, r.stderr.decode())
+    doc, c = case("google-gemma-3-it", "multi_turn_system")
+    (tmp / "g.json").write_text(json.dumps(c["messages"], ensure_ascii=False), encoding="utf-8")
+    r = run(pivot, "-m", model_path("gemma3"), "--messages", tmp / "g.json",
+            *(["--add-generation-prompt"] if c["add_generation_prompt"] else []))
+    check("gemma3 GGUF without template -> built-in Gemma template + warning",
+          r.returncode == 0 and r.stdout.decode() == c["output"] and b"warning" in r.stderr
+          and b"Gemma" in r.stderr, r.stderr.decode() + "\n" + r.stdout.decode())
 
     # A broken template: an error with file, line and column, exit code 1, no crash.
     (tmp / "bad.jinja").write_text("ok\n{% for m in messages %}{{ m.content ", encoding="utf-8")
