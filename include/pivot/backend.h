@@ -40,6 +40,9 @@ struct DeviceProps {
   double peak_f32_flops = 0;
   size_t alignment = 64;      // of allocate()'d buffers, bytes
   bool host_visible = false;  // Buffer::data() is a host pointer the CPU may read/write
+  // Measured device-to-device copy bandwidth, bytes read + written per second; 0
+  // unless the backend was created with BackendOptions::measure_bandwidth (bench).
+  double copy_bandwidth_Bps = 0;
 };
 
 enum class MemKind : uint8_t {
@@ -189,6 +192,7 @@ struct MemoryInfo {
 struct BackendOptions {
   int n_threads = 0;  // 0: the backend's default (all cores)
   int device = 0;
+  bool measure_bandwidth = false;  // device backends: fill DeviceProps::copy_bandwidth_Bps
 };
 
 class Backend {

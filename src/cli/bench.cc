@@ -4,9 +4,13 @@
 // single-token decode steps from an empty cache. Each is repeated REPS times
 // after one warm-up; mean ± sample standard deviation of tokens/s.
 //
-// The machine's memory read bandwidth is measured in the same run (all threads
-// summing a 512 MiB buffer, best of 5), and decode is reported as a fraction of
-// the roofline limit bandwidth ÷ (weight bytes read per token).
+// The memory bandwidth is measured in the same run: for host backends the read
+// bandwidth (all threads summing a 512 MiB buffer, best of 5); for device backends
+// (--device cuda) the device-to-device copy bandwidth the backend measures at
+// creation (DeviceProps::copy_bandwidth_Bps, bytes read + written). Decode is
+// reported as a fraction of the roofline limit bandwidth ÷ (weight bytes per token).
+// --parallel B adds batched decode (tgN xB): B sequences advanced together by
+// Model::forward_batch, one token each per step; tokens/s counts all B.
 // --json writes the calibration format documented in include/pivot/plan.h.
 #include <algorithm>
 #include <chrono>
@@ -27,6 +31,8 @@
 #include "pivot/error.h"
 #include "pivot/gguf.h"
 #include "pivot/model.h"
+#include "pivot/paged_kv_cache.h"
+#include "session.h"
 
 namespace pivot::cli {
 namespace {
@@ -124,9 +130,9 @@ nlohmann::ordered_json machine_info(int n_threads, double bw) {
 }
 
 struct Opts {
-  std::string model, backend = "cpu";
+  std::string model, backend = "cpu", device;
   int64_t n_prompt = 512, n_gen = 128;
-  int threads = 0, reps = 5;
+  int threads = 0, reps = 5, parallel = 1;
   bool json = false, no_bandwidth = false;
 };
 
@@ -136,7 +142,11 @@ void run_bench(const Opts& o) {
   GgufFile file = GgufFile::open(o.model);
   BackendOptions bo;
   bo.n_threads = threads;
-  auto backend = create_backend(o.backend, bo);
+  bo.measure_bandwidth = !o.no_bandwidth;
+  std::string backend_name = o.backend;
+  if (!o.device.empty()) parse_device(o.device, &backend_name, &bo.device);
+  auto backend = create_backend(backend_name, bo);
+  const DeviceProps props = backend->props();
   auto model = load_model(file, *backend);
   const ModelSpec& spec = model->spec();
   int64_t n_ctx = std::max<int64_t>({o.n_prompt, o.n_gen, 1});
@@ -173,7 +183,45 @@ void run_bench(const Opts& o) {
     time_tg();
     for (int r = 0; r < o.reps; ++r) tg.push_back(time_tg());
   }
-  double bw = o.no_bandwidth ? 0 : read_bandwidth(threads);
+  std::vector<double> tgb;  // --parallel: B sequences decoded together
+  if (o.parallel > 1 && o.n_gen > 0) {
+    const int64_t B = o.parallel;
+    if (model->max_batch() < B)
+      fail("bench: --parallel %lld exceeds the model's batch size %lld", static_cast<long long>(B),
+           static_cast<long long>(model->max_batch()));
+    PagedKvCache pkv(*backend, spec, B * (o.n_gen / PagedKvCache::kDefaultBlockSize + 1));
+    std::vector<KvSeq> seqs(static_cast<size_t>(B));
+    std::vector<TokenId> toks(static_cast<size_t>(B));
+    std::vector<float> out(static_cast<size_t>(B * spec.n_vocab));
+    auto time_batch = [&] {
+      std::vector<SeqChunk> batch;
+      for (int64_t i = 0; i < B; ++i) {
+        KvSeq& sq = seqs[static_cast<size_t>(i)];
+        pkv.release(sq);
+        if (!pkv.reserve(sq, o.n_gen)) fail("bench: the paged KV cache is too small");
+        toks[static_cast<size_t>(i)] = static_cast<TokenId>(1 + i);
+        batch.push_back(
+            {std::span<const TokenId>(&toks[static_cast<size_t>(i)], 1), &sq, Logits::kLast});
+      }
+      auto t0 = Clock::now();
+      for (int64_t step = 0; step < o.n_gen; ++step) {
+        model->forward_batch(batch, pkv, out.data());
+        for (int64_t i = 0; i < B; ++i) {
+          const float* row = out.data() + i * spec.n_vocab;
+          toks[static_cast<size_t>(i)] =
+              static_cast<TokenId>(std::max_element(row, row + spec.n_vocab) - row);
+        }
+      }
+      backend->synchronize();
+      return B * o.n_gen / std::chrono::duration<double>(Clock::now() - t0).count();
+    };
+    time_batch();
+    for (int r = 0; r < o.reps; ++r) tgb.push_back(time_batch());
+  }
+  double bw = 0;
+  if (!o.no_bandwidth) bw = props.host_visible ? read_bandwidth(threads) : props.copy_bandwidth_Bps;
+  const char* bw_what =
+      props.host_visible ? "memory read bandwidth" : "device-to-device copy bandwidth";
   double bytes_tok = decode_bytes_per_token(file, spec);
   double limit = bw > 0 ? bw / bytes_tok : 0;
 
@@ -182,7 +230,8 @@ void run_bench(const Opts& o) {
     weight_type = ggml_type_name(static_cast<uint32_t>(t->type));
   if (o.json) {
     nlohmann::ordered_json j;
-    j["backend"] = o.backend;
+    j["backend"] = backend_name;
+    j["device"] = props.name;
     j["model"] = o.model;
     j["model_name"] = spec.name;
     j["weight_type"] = weight_type;
@@ -203,7 +252,21 @@ void run_bench(const Opts& o) {
                  {"bytes_per_token", bytes_tok},
                  {"bandwidth_limit_tokens_per_s", limit}};
     }
-    j["machine"] = machine_info(threads, bw);
+    if (!tgb.empty()) {
+      Stats s = stats(tgb);
+      j["tg_batch"] = {{"n_tokens", o.n_gen},
+                       {"n_parallel", o.parallel},
+                       {"tokens_per_s", s.mean},
+                       {"sd", s.sd},
+                       {"samples", s.samples}};
+    }
+    j["machine"] = machine_info(threads, props.host_visible ? bw : 0);
+    if (!props.host_visible)
+      j["accelerator"] = {{"name", props.name},
+                          {"vendor", props.vendor},
+                          {"memory_bytes", props.memory_bytes},
+                          {"peak_bw_gbs", props.bandwidth_Bps / 1e9},
+                          {"copy_bw_gbs", bw / 1e9}};
     std::printf("%s\n", j.dump(2).c_str());
     return;
   }
@@ -217,15 +280,17 @@ void run_bench(const Opts& o) {
     Stats s = stats(v);
     std::string t = test + std::to_string(n);
     std::printf("| %-32s | %-7s | %7d | %-7s | %10.2f ± %5.2f |\n", label.c_str(),
-                o.backend.c_str(), threads, t.c_str(), s.mean, s.sd);
+                backend_name.c_str(), threads, t.c_str(), s.mean, s.sd);
   };
   if (!pp.empty()) row("pp", o.n_prompt, pp);
   if (!tg.empty()) row("tg", o.n_gen, tg);
+  if (!tgb.empty()) row(("x" + std::to_string(o.parallel) + " tg").c_str(), o.n_gen, tgb);
   if (bw > 0 && !tg.empty())
     std::printf(
-        "\nmemory read bandwidth %.2f GB/s (%d threads); decode reads %.1f MB/token -> limit "
-        "%.1f tokens/s; tg at %.0f%% of the limit\n",
-        bw / 1e9, threads, bytes_tok / 1e6, limit, 100 * stats(tg).mean / limit);
+        "\n%s %.2f GB/s (%s); decode reads %.1f MB/token -> limit %.1f tokens/s; tg at %.0f%% "
+        "of the limit\n",
+        bw_what, bw / 1e9, props.name.c_str(), bytes_tok / 1e6, limit,
+        100 * stats(tg).mean / limit);
 }
 
 }  // namespace
@@ -239,7 +304,11 @@ void register_bench(CLI::App& app, int& exit_code) {
   cmd->add_option("-n,--n-gen", o->n_gen, "generated tokens (0: skip tg)")->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "threads (0: all cores)")->capture_default_str();
   cmd->add_option("-r,--repetitions", o->reps, "timed repetitions")->capture_default_str();
+  cmd->add_option("--parallel", o->parallel,
+                  "also decode this many sequences together (batched tg, forward_batch)")
+      ->capture_default_str();
   cmd->add_option("--backend", o->backend, "backend (cpu, reference, ...)")->capture_default_str();
+  cmd->add_option("--device", o->device, "device: cpu, cuda, cuda:N (overrides --backend)");
   cmd->add_flag("--json", o->json, "JSON output (the calibration format of pivot plan)");
   cmd->add_flag("--no-bandwidth", o->no_bandwidth, "skip the memory bandwidth measurement");
   cmd->callback([o, &exit_code] {

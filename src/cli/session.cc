@@ -2,7 +2,10 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
+
+#include "pivot/error.h"
 
 namespace pivot::cli {
 
@@ -18,6 +21,7 @@ void add_session_options(CLI::App* cmd, SessionOptions& o) {
                return n;
              }())
       ->capture_default_str();
+  cmd->add_option("--device", o.device, "device: cpu, cuda, cuda:N (overrides --backend)");
   cmd->add_option("-t,--threads", o.threads, "CPU threads (0: all cores)")->capture_default_str();
   cmd->add_option("-c,--ctx-size", o.ctx_size, "context size in tokens (0: min(4096, model's))")
       ->capture_default_str();
@@ -44,6 +48,20 @@ void add_session_options(CLI::App* cmd, SessionOptions& o) {
       "random seed (default: random, printed)");
 }
 
+void parse_device(const std::string& spec, std::string* backend, int* index) {
+  const size_t colon = spec.find(':');
+  *backend = spec.substr(0, colon);
+  *index = 0;
+  if (colon == std::string::npos) return;
+  const std::string n = spec.substr(colon + 1);
+  char* end = nullptr;
+  const long v = n.empty() ? -1 : std::strtol(n.c_str(), &end, 10);
+  if (n.empty() || *end != '\0' || v < 0 || v > 1024)
+    fail("--device %s: expected NAME or NAME:INDEX with INDEX a device number (e.g. cuda:0)",
+         spec.c_str());
+  *index = static_cast<int>(v);
+}
+
 std::unique_ptr<Session> open_session(SessionOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   if (!o.seed_given) o.sampling.seed = std::random_device{}();
@@ -51,7 +69,9 @@ std::unique_ptr<Session> open_session(SessionOptions& o) {
       new Session{GgufFile::open(o.model), nullptr, nullptr, nullptr, nullptr, 0});
   BackendOptions bo;
   bo.n_threads = o.threads;
-  s->backend = create_backend(o.backend, bo);
+  std::string backend = o.backend;
+  if (!o.device.empty()) parse_device(o.device, &backend, &bo.device);
+  s->backend = create_backend(backend, bo);
   s->tok = Tokenizer::from_gguf(s->file);
   ModelOptions mo;
   mo.n_batch = o.batch_size;

@@ -19,6 +19,7 @@ namespace pivot::cli {
 struct SessionOptions {
   std::string model;
   std::string backend = "cpu";
+  std::string device;        // --device NAME[:N]; when set, overrides `backend`
   int threads = 0;           // 0: all cores
   int64_t ctx_size = 0;      // 0: min(4096, the model's training context)
   int64_t batch_size = 256;  // prompt tokens per forward step
@@ -26,7 +27,11 @@ struct SessionOptions {
   bool seed_given = false;
 };
 
-// -m, --backend, -t, -c, -b and the sampling flags.
+// --device syntax: NAME or NAME:N ("cpu", "cuda", "cuda:1") -> backend name and
+// device index. Throws pivot::Error naming a malformed index.
+void parse_device(const std::string& spec, std::string* backend, int* index);
+
+// -m, --backend, --device, -t, -c, -b and the sampling flags.
 void add_session_options(CLI::App* cmd, SessionOptions& o);
 
 struct Session {
