@@ -1,10 +1,12 @@
 // The `llama` architecture: Llama 2/3, Mistral, TinyLlama, SmolLM2 and other
-// GGUF files with general.architecture = "llama".
+// GGUF files with general.architecture = "llama"; also the shared forward pass of
+// the variants in llama.h (Qwen2, Qwen3).
 //
 //   x = embed(tokens)
 //   per layer:  h = rms_norm(x)·attn_norm
-//               q, k, v = h·Wqᵀ, h·Wkᵀ, h·Wvᵀ     (k, v written straight into the cache)
-//               q, k = rope(q), rope(k)            (GGUF stores Wq/Wk permuted for kNorm pairs)
+//               q, k, v = h·Wqᵀ (+bq), h·Wkᵀ (+bk), h·Wvᵀ (+bv)   (k, v straight into the cache)
+//               q, k = rms_norm(q)·q_norm, rms_norm(k)·k_norm   (per head; qk_norm only)
+//               q, k = rope(q), rope(k)   (kNorm: GGUF stores Wq/Wk permuted; kNeox: not)
 //               x += attention(q, K, V)·Woᵀ        (causal, grouped-query)
 //               h = rms_norm(x)·ffn_norm
 //               x += (silu(h·Wgateᵀ) * h·Wupᵀ)·Wdownᵀ
@@ -13,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "llama.h"
 #include "ops.h"
 #include "pivot/error.h"
 #include "pivot/model.h"
@@ -24,15 +27,15 @@ namespace {
 constexpr int64_t kLogitRows = 8;  // output rows per output matmul (bounds the logits buffer)
 
 struct Layer {
-  Tensor attn_norm, wq, wk, wv, wo, bq, bk, bv;
+  Tensor attn_norm, wq, wk, wv, wo, bq, bk, bv, q_norm, k_norm;
   Tensor ffn_norm, w_gate, w_up, w_down;
 };
 
 class Llama final : public Model {
  public:
-  Llama(const GgufFile& file, Backend& backend, const ModelOptions& opts)
-      : spec_(ModelSpec::from_gguf(file)), be_(backend), n_batch_(opts.n_batch) {
-    spec_.rope_mode = RopeMode::kNorm;
+  Llama(const GgufFile& file, Backend& backend, const ModelOptions& opts, const LlamaVariant& v)
+      : spec_(ModelSpec::from_gguf(file)), be_(backend), n_batch_(opts.n_batch), variant_(v) {
+    spec_.rope_mode = v.rope_mode;
     load_weights(file);
     plan_activations();
   }
@@ -84,6 +87,10 @@ class Llama final : public Model {
       l.bq = w.get_optional(p + "attn_q.bias", {q_dim});  // Qwen2-style biases
       l.bk = w.get_optional(p + "attn_k.bias", {kv_dim});
       l.bv = w.get_optional(p + "attn_v.bias", {kv_dim});
+      if (variant_.qk_norm) {
+        l.q_norm = w.get(p + "attn_q_norm.weight", {s.head_dim});
+        l.k_norm = w.get(p + "attn_k_norm.weight", {s.head_dim});
+      }
       l.ffn_norm = w.get(p + "ffn_norm.weight", {s.n_embd});
       l.w_gate = w.get(p + "ffn_gate.weight", {s.n_embd, s.n_ff});
       l.w_up = w.get(p + "ffn_up.weight", {s.n_embd, s.n_ff});
@@ -154,6 +161,12 @@ class Llama final : public Model {
       if (l.bq.data) add(be_, q, q, l.bq);
       if (l.bk.data) add(be_, k, k, l.bk);
       if (l.bv.data) add(be_, v, v, l.bv);
+      if (variant_.qk_norm) {
+        const Tensor qh = view(q, s.head_dim, s.n_head * m),
+                     kh = view(k, s.head_dim, s.n_head_kv * m);
+        rms_norm(be_, qh, qh, l.q_norm, s.rms_eps);
+        rms_norm(be_, kh, kh, l.k_norm, s.rms_eps);
+      }
       rope(be_, view(q, s.head_dim, s.n_head, m), pos, freq_factors_, rope_);
       rope(be_, view(k, s.head_dim, s.n_head_kv, m), pos, freq_factors_, rope_);
       attention(be_, view(attn, s.head_dim, s.n_head, m), view(q, s.head_dim, s.n_head, m),
@@ -185,6 +198,7 @@ class Llama final : public Model {
   ModelSpec spec_;
   Backend& be_;
   int64_t n_batch_;
+  LlamaVariant variant_;
   Tensor tok_embd_, output_norm_, output_, freq_factors_;
   std::vector<Layer> layers_;
   std::vector<Buffer> weight_buffers_;
@@ -198,10 +212,15 @@ class Llama final : public Model {
 
 std::unique_ptr<Model> make_llama(const GgufFile& file, Backend& backend,
                                   const ModelOptions& opts) {
-  return std::make_unique<Llama>(file, backend, opts);
+  return make_llama_family(file, backend, opts, LlamaVariant{});
 }
 
 }  // namespace
+
+std::unique_ptr<Model> make_llama_family(const GgufFile& file, Backend& backend,
+                                         const ModelOptions& opts, const LlamaVariant& variant) {
+  return std::make_unique<Llama>(file, backend, opts, variant);
+}
 
 PIVOT_REGISTER_ARCH(llama, &make_llama);
 

@@ -4,6 +4,7 @@ usage == `pivot tokenize`; stop strings; seed reproducibility; every bad input o
 the issue (status + OpenAI error object, server still serving); API key; /health;
 /models; /metrics parsed by prometheus_client; a client that disconnects
 mid-stream frees its KV blocks at once."""
+import concurrent.futures
 import json
 import socket
 import subprocess
@@ -234,6 +235,18 @@ def run_checks(pivot, model, srv):
     check(a1 == a2, "seed 42 twice gives the same text")
     others = {sample(s) for s in (1, 2, 3, 4)}
     check(len(others | {a1}) >= 2, "different seeds give different texts")
+
+    # Continuous batching changes nothing: concurrent greedy requests (one batch)
+    # give the texts the same requests give one at a time.
+    fact = [f"Fact {i}:" for i in range(4)]
+
+    def greedy(p):
+        return client.completions.create(model="any", prompt=p, max_tokens=16,
+                                         temperature=0).choices[0].text
+    alone = [greedy(p) for p in fact]
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        together = list(ex.map(greedy, fact))
+    check(together == alone, "4 concurrent greedy requests == the same requests alone")
 
     bad_inputs(srv)
     disconnect_frees_blocks(srv)
