@@ -4,17 +4,20 @@
 //
 //   x = embed(tokens)
 //   per layer:  h = rms_norm(x)·attn_norm
-//               q, k, v = h·Wqᵀ (+bq), h·Wkᵀ (+bk), h·Wvᵀ (+bv)   (k, v straight into the cache)
+//               q, k, v = h·Wqᵀ (+bq), h·Wkᵀ (+bk), h·Wvᵀ (+bv)   (k, v: into KV blocks)
 //               q, k = rms_norm(q)·q_norm, rms_norm(k)·k_norm   (per head; qk_norm only)
 //               q, k = rope(q), rope(k)   (kNorm: GGUF stores Wq/Wk permuted; kNeox: not)
-//               x += attention(q, K, V)·Woᵀ        (causal, grouped-query)
+//               x += attention(q, K, V)·Woᵀ        (causal, grouped-query, paged:
+//                                                   each token reads its own sequence)
 //               h = rms_norm(x)·ffn_norm
 //               x += (silu(h·Wgateᵀ) * h·Wupᵀ)·Wdownᵀ
 //   logits = (rms_norm(x)·output_norm)·Woutᵀ       (Wout = token_embd when tied)
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "batch.h"
 #include "llama.h"
 #include "ops.h"
 #include "pivot/error.h"
@@ -24,7 +27,7 @@
 namespace pivot {
 namespace {
 
-constexpr int64_t kLogitRows = 8;  // output rows per output matmul (bounds the logits buffer)
+constexpr int64_t kLogitRows = 16;  // output rows per output matmul (bounds the logits buffer)
 
 struct Layer {
   Tensor attn_norm, wq, wk, wv, wo, bq, bk, bv, q_norm, k_norm;
@@ -42,28 +45,13 @@ class Llama final : public Model {
 
   const ModelSpec& spec() const override { return spec_; }
 
-  void forward(std::span<const TokenId> tokens, KvCache& kv, Logits which, float* logits) override {
-    const int64_t n = static_cast<int64_t>(tokens.size());
-    if (n == 0) fail("forward: no tokens");
-    if (kv.n_past + n > kv.n_ctx())
-      fail(
-          "context full: %lld positions in use + %lld new tokens > context size %lld "
-          "(raise --ctx-size)",
-          static_cast<long long>(kv.n_past), static_cast<long long>(n),
-          static_cast<long long>(kv.n_ctx()));
-    for (TokenId t : tokens)
-      if (t < 0 || t >= spec_.n_vocab)
-        fail("token id %d out of range [0, %lld)", t, static_cast<long long>(spec_.n_vocab));
-    for (int64_t start = 0; start < n; start += n_batch_) {
-      const int64_t m = std::min(n_batch_, n - start);
-      step(tokens.subspan(static_cast<size_t>(start), static_cast<size_t>(m)), kv);
-      if (which == Logits::kAll) {
-        output(0, m, logits + start * spec_.n_vocab);
-      } else if (start + m == n) {
-        output(m - 1, 1, logits);
-      }
-      kv.n_past += m;
-    }
+  int64_t max_batch() const override { return n_batch_; }
+
+  void forward_batch(std::span<const SeqChunk> batch, PagedKvCache& kv, float* logits) override {
+    const int64_t m = in_.prepare(batch, kv, arena_[ids_].data, arena_[pos_].data);
+    step(kv, m);
+    output(in_.logit_rows(), logits);
+    in_.advance();
     be_.synchronize();
   }
 
@@ -127,22 +115,21 @@ class Llama final : public Model {
     up_ = arena_.add(GgmlType::F32, s.n_ff, B);
     ids_ = arena_.add(GgmlType::I32, B);
     pos_ = arena_.add(GgmlType::I32, B);
+    k_new_ = arena_.add(GgmlType::F32, s.head_dim * s.n_head_kv, B);
+    v_new_ = arena_.add(GgmlType::F32, s.head_dim * s.n_head_kv, B);
     logits_ = arena_.add(GgmlType::F32, s.n_vocab, kLogitRows);
     arena_.allocate(be_);
-    pos_host_.resize(static_cast<size_t>(B));
   }
 
-  // Runs m <= n_batch tokens through every layer; leaves the residual stream in x_.
-  void step(std::span<const TokenId> tokens, KvCache& kv) {
+  // Runs the batch's m tokens (uploaded by in_.prepare) through every layer,
+  // writing each chunk's K/V into its sequence's blocks; leaves the residual
+  // stream in x_.
+  void step(PagedKvCache& kv, int64_t m) {
     using namespace ops;
     const ModelSpec& s = spec_;
-    const int64_t m = static_cast<int64_t>(tokens.size()), pos0 = kv.n_past;
-    for (int64_t i = 0; i < m; ++i)
-      pos_host_[static_cast<size_t>(i)] = static_cast<int32_t>(pos0 + i);
     const Tensor ids = make_tensor(arena_[ids_].data, GgmlType::I32, m);
     const Tensor pos = make_tensor(arena_[pos_].data, GgmlType::I32, m);
-    be_.copy(ids.data, tokens.data(), static_cast<size_t>(m) * 4, CopyKind::kHostToDevice);
-    be_.copy(pos.data, pos_host_.data(), static_cast<size_t>(m) * 4, CopyKind::kHostToDevice);
+    const Tensor k = rows(arena_[k_new_], 0, m), v = rows(arena_[v_new_], 0, m);
 
     const Tensor x = rows(arena_[x_], 0, m), h = rows(arena_[h_], 0, m),
                  tmp = rows(arena_[tmp_], 0, m);
@@ -153,7 +140,6 @@ class Llama final : public Model {
     get_rows(be_, x, tok_embd_, ids);
     for (int64_t il = 0; il < s.n_layer; ++il) {
       const Layer& l = layers_[static_cast<size_t>(il)];
-      const Tensor k = kv.k_rows(il, pos0, m), v = kv.v_rows(il, pos0, m);
       rms_norm(be_, h, x, l.attn_norm, s.rms_eps);
       matmul(be_, q, l.wq, h);
       matmul(be_, k, l.wk, h);
@@ -169,8 +155,9 @@ class Llama final : public Model {
       }
       rope(be_, view(q, s.head_dim, s.n_head, m), pos, freq_factors_, rope_);
       rope(be_, view(k, s.head_dim, s.n_head_kv, m), pos, freq_factors_, rope_);
-      attention(be_, view(attn, s.head_dim, s.n_head, m), view(q, s.head_dim, s.n_head, m),
-                kv.k(il), kv.v(il), scale, pos0);
+      in_.store_kv(kv, il, k, v);
+      paged_attention(be_, view(attn, s.head_dim, s.n_head, m), view(q, s.head_dim, s.n_head, m),
+                      kv.k(il), kv.v(il), in_.table(), scale);
       matmul(be_, tmp, l.wo, attn);
       add(be_, x, x, tmp);
       rms_norm(be_, h, x, l.ffn_norm, s.rms_eps);
@@ -182,13 +169,21 @@ class Llama final : public Model {
     }
   }
 
-  // Logits of rows [first, first + n) of x_ into host memory `out`.
-  void output(int64_t first, int64_t n, float* out) {
+  // Logits of the given rows of x_ into host memory `out`, kLogitRows at a time
+  // (rows gathered into tmp_ so one output matmul serves a whole group).
+  void output(const std::vector<int64_t>& want, float* out) {
     using namespace ops;
+    const int64_t n = static_cast<int64_t>(want.size());
+    const size_t row_bytes = arena_[x_].row_bytes();
     for (int64_t r = 0; r < n; r += kLogitRows) {
       const int64_t c = std::min(kLogitRows, n - r);
-      const Tensor h = rows(arena_[h_], 0, c), lg = rows(arena_[logits_], 0, c);
-      rms_norm(be_, h, rows(arena_[x_], first + r, c), output_norm_, spec_.rms_eps);
+      const Tensor g = rows(arena_[tmp_], 0, c), h = rows(arena_[h_], 0, c),
+                   lg = rows(arena_[logits_], 0, c);
+      for (int64_t i = 0; i < c; ++i)
+        be_.copy(static_cast<uint8_t*>(g.data) + i * row_bytes,
+                 static_cast<const uint8_t*>(arena_[x_].data) + want[r + i] * row_bytes, row_bytes,
+                 CopyKind::kDeviceToDevice);
+      rms_norm(be_, h, g, output_norm_, spec_.rms_eps);
       matmul(be_, lg, output_, h);
       be_.copy(out + r * spec_.n_vocab, lg.data, lg.n_bytes(), CopyKind::kDeviceToHost);
       be_.synchronize();  // lg is reused by the next group
@@ -206,8 +201,8 @@ class Llama final : public Model {
   RopeParams rope_;
   Arena arena_;
   size_t x_ = 0, h_ = 0, tmp_ = 0, q_ = 0, attn_ = 0, gate_ = 0, up_ = 0, ids_ = 0, pos_ = 0,
-         logits_ = 0;
-  std::vector<int32_t> pos_host_;
+         k_new_ = 0, v_new_ = 0, logits_ = 0;
+  BatchInputs in_{be_, n_batch_, spec_.n_vocab};
 };
 
 std::unique_ptr<Model> make_llama(const GgufFile& file, Backend& backend,
