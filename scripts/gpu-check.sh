@@ -46,10 +46,15 @@ if [ "${1:-}" = "--prepare" ]; then
   pip=$ROOT/.venv/bin/pip
   [ -x "$pip" ] || pip="$PY -m pip"
   $pip download --no-deps --only-binary=:all: -d "$BUILD/wheels" gguf==0.19.0
+  # Shared libraries a CUDA/PyTorch image may lack (cuBLAS and glibc are there).
+  mkdir -p "$BUILD/lib"
+  ldd "$BUILD/bin/pivot" | awk '/libcpp-httplib|libpcre2|libbrotli/ {print $3}' |
+    xargs -r cp -L -t "$BUILD/lib"
   du -ch "$BUILD/bin/pivot" "$BUILD/tests/conformance/pivot_conformance_tests" \
-    "$BUILD/tests/cuda/pivot_cuda_host_tests" "$BUILD/wheels"
+    "$BUILD/tests/cuda/pivot_cuda_host_tests" "$BUILD/wheels" "$BUILD/lib"
   echo "carry: build-gpu/bin/pivot build-gpu/tests/conformance/pivot_conformance_tests" \
-    "build-gpu/tests/cuda/pivot_cuda_host_tests build-gpu/wheels; run: scripts/gpu-check.sh"
+    "build-gpu/tests/cuda/pivot_cuda_host_tests build-gpu/wheels build-gpu/lib;" \
+    "run: scripts/gpu-check.sh"
   exit 0
 fi
 mkdir -p "$WORK"
@@ -100,7 +105,11 @@ $PY -c "import torch, transformers; assert torch.cuda.is_available()" 2>/dev/nul
 PIVOT=$BUILD/bin/pivot
 if [ -x "$PIVOT" ] && [ -x "$BUILD/tests/conformance/pivot_conformance_tests" ] && \
    [ -x "$BUILD/tests/cuda/pivot_cuda_host_tests" ] && [ ! -f "$BUILD/CMakeCache.txt" ]; then
-  # Prebuilt (--prepare) binaries: find cuBLAS if the loader does not.
+  # Prebuilt (--prepare) binaries: their bundled libraries, and cuBLAS from the
+  # Python wheels if the loader does not find the toolkit's.
+  if ldd "$PIVOT" | grep -q 'not found' && [ -d "$BUILD/lib" ]; then
+    export LD_LIBRARY_PATH=$BUILD/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  fi
   if ldd "$PIVOT" | grep -q 'libcublas.*not found'; then
     lib=$($PY -c "import nvidia.cublas, os; print(os.path.join(list(nvidia.cublas.__path__)[0], 'lib'))" 2>/dev/null)
     [ -n "$lib" ] && export LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}

@@ -1,8 +1,10 @@
 // `pivot serve -m FILE [--host H] [--port P] [--api-key K] [--parallel N]
-// [--ctx-size N] [--threads N]`: the OpenAI-compatible server (src/serve/server.h).
+// [--ctx-size N] [--threads N] [--device cpu|cuda[:N]]`: the OpenAI-compatible server
+// (src/serve/server.h).
 #include "../serve/server.h"
 #include "commands.h"
 #include "pivot/backend.h"
+#include "session.h"
 
 namespace pivot::cli {
 
@@ -27,6 +29,9 @@ void register_serve(CLI::App& app, int& exit_code) {
   cmd->add_option("--max-body", o->max_body, "largest request body, bytes (413 above)")
       ->capture_default_str();
   cmd->add_option("--backend", o->backend, "backend")->capture_default_str();
+  cmd->add_option_function<std::string>(
+      "--device", [o](const std::string& d) { parse_device(d, &o->backend, &o->device); },
+      "device: cpu, cuda, cuda:N (overrides --backend)");
   cmd->callback([o, &exit_code] { exit_code = serve::run_server(*o); });
 }
 

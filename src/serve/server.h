@@ -33,6 +33,7 @@ struct ServeOptions {
   int port = 8080;
   std::string api_key;  // "": no authentication
   std::string backend = "cpu";
+  int device = 0;             // device index within the backend (--device cuda:N)
   int threads = 0;            // 0: all cores
   int parallel = 4;           // sequences decoded together
   int64_t ctx_size = 0;       // per sequence; 0: min(4096, the model's training context)
