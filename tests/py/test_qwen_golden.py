@@ -8,8 +8,9 @@ continuation teacher-forced: the relative L2 error over the stored entries (fixe
 + top k) at every position must be <= 1e-3 (reference) or 1e-2 (cpu), and pivot's
 argmax must reproduce the golden continuation for >= 28 of 30 prompts (for the Q8_0
 file, `reference` runs every third prompt, with at most two differing).
-Finally the CLI accepts the files (inspect, run, run --chat, chat, bench) and refuses
-an unsupported architecture at load with a message listing the supported ones.
+Finally the CLI accepts the files (inspect, run, run --chat, chat, bench), `pivot
+tokenize` matches transformers' tokenizer built from the same vocabulary, and an
+unsupported architecture is refused at load with a message listing the supported ones.
 """
 import hashlib
 import json
@@ -102,6 +103,19 @@ def check_cli(pivot, path, tmp):
     return errors
 
 
+def check_tokenizer(pivot, path, cases):
+    """`pivot tokenize` on the random models' vocabulary (pre-tokenizer "qwen2") gives
+    transformers' Qwen2Tokenizer ids."""
+    errors = []
+    for c in cases:
+        r = cli(pivot, "tokenize", "-m", str(path), "--ids", "--special", c["text"])
+        got = [int(t) for t in r.stdout.split()] if r.returncode == 0 else None
+        if got != c["ids"]:
+            errors.append(f"tokenize {c['text']!r}: pivot {got} != transformers {c['ids']}")
+    print(f"  tokenizer: {len(cases) - len(errors)}/{len(cases)} texts equal to transformers")
+    return errors
+
+
 def check_unsupported(pivot, tmp):
     """A file whose general.architecture is not registered (but is otherwise usable: it
     has a tokenizer) is refused at load by run, bench and logits, naming the supported
@@ -155,6 +169,8 @@ def main():
             g = np.load(GOLDEN / f"{name}.npz")
             errors += check_model(a.pivot, name, path, g, len(m["prompts"]), m["q8_0"], tmp)
             errors += check_cli(a.pivot, path, tmp)
+            if name == "qwen3":
+                errors += check_tokenizer(a.pivot, path, meta["tokenizer"])
         errors += check_unsupported(a.pivot, tmp)
     for e in errors:
         print("FAIL:", e)

@@ -3,8 +3,11 @@
 the random-weight GGUFs of make_random_gguf.py.
 
 Environment: the oracle venv (torch, transformers, gguf, numpy). Run from anywhere:
-    .venv-oracle/bin/python tests/golden/qwen/gen_qwen_goldens.py [MODEL...]
-(default: every model of MODELS; naming some regenerates only those).
+    .venv-oracle/bin/python tests/golden/qwen/gen_qwen_goldens.py [MODEL...] [--tokenizer-only]
+(default: every model of MODELS; naming some regenerates only those). The tokenizer
+goldens (meta.json "tokenizer": transformers' Qwen2Tokenizer built from the GGUF's
+vocabulary and merges, ids of TOKENIZER_TEXTS with special tokens parsed) are always
+refreshed; --tokenizer-only refreshes nothing else.
 
 For each model of MODELS: make_random_gguf.write() writes the GGUF into a temporary
 directory; its tensors are read back with gguf's GGUFReader (Q8_0 dequantized by
@@ -50,6 +53,23 @@ N_TOP = 16
 # 30 prompt lengths: short ones, a few spanning several batches of the CLI's -b, one long.
 LENGTHS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 16, 19, 23, 27, 32, 38, 45, 53, 64, 75, 90,
            107, 128, 150, 180, 215, 257, 300, 420]
+
+
+TOKENIZER_TEXTS = [
+    "The capital of France is Paris.",
+    "Hello world!  It's 2024, I'm   here\n\n def f(x):\n\treturn x+1",
+    "They'll say we've done what you'd do; don't they?",
+    "h\u00e9llo w\u00f6rld \u65e5\u672c\u8a9e \U0001F642 \u00bfqu\u00e9?",
+    "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n",
+    "   leading spaces, trailing spaces   \n\n\n",
+    "3.14159 + 1000000 = 1000003.14159",
+]
+
+
+def tokenizer_goldens(path):
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+    return [{"text": t, "ids": tok.encode(t, add_special_tokens=False)} for t in TOKENIZER_TEXTS]
 
 
 def read_gguf(path):
@@ -131,7 +151,9 @@ def goldens(model, prompts, fixed_ids):
 
 
 def main():
-    selected = sys.argv[1:] or list(MODELS)
+    tokenizer_only = "--tokenizer-only" in sys.argv
+    selected = [a for a in sys.argv[1:] if a != "--tokenizer-only"]
+    selected = selected or ([] if tokenizer_only else list(MODELS))
     for name in selected:
         if name not in MODELS:
             raise SystemExit(f"unknown model {name!r} (expected some of {', '.join(MODELS)})")
@@ -158,6 +180,9 @@ def main():
             meta["models"][name] = {"arch": arch, "q8_0": q8, "n_vocab": n_vocab,
                                     "gguf_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
                                     "prompts": pm}
+        path = Path(tmp) / "tokenizer.gguf"
+        make_random_gguf.write("qwen3", path)
+        meta["tokenizer"] = tokenizer_goldens(path)
     meta["models"] = {k: meta["models"][k] for k in MODELS if k in meta["models"]}
     (HERE / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
 
