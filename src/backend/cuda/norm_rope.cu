@@ -1,6 +1,7 @@
-// RMS norm (one thread block per row, f32 sum of squares) and rotary embedding
-// (one thread per rotated pair; the angle and its sine/cosine in f64 as in the
-// reference backend, since f32 loses ~1e-4 at positions in the thousands).
+// RMS norm (one thread block per row, f32 sum of squares; y may alias x) and
+// rotary embedding (one thread per rotated pair; the angle and its sine/cosine in
+// f64 as in the reference backend, since f32 loses ~1e-4 at positions in the
+// thousands).
 #include <cmath>
 
 #include "common.cuh"
@@ -12,8 +13,7 @@ namespace {
 constexpr int kNormThreads = 256;
 
 __global__ void __launch_bounds__(kNormThreads)
-    rms_norm_kernel(const float* __restrict__ x, const float* __restrict__ w, float* y, int64_t K,
-                    float eps) {
+    rms_norm_kernel(const float* x, const float* __restrict__ w, float* y, int64_t K, float eps) {
   const float* xr = x + blockIdx.x * K;
   float* yr = y + blockIdx.x * K;
   float ss = 0.0f;
