@@ -64,10 +64,10 @@ Scheduler::Scheduler(Model& model, const Tokenizer& tok, PagedKvCache& kv,
     fail("architecture '%s' has no batched forward; it cannot be served",
          model.spec().arch.c_str());
   if (opts_.parallel < 1) fail("--parallel must be >= 1, got %d", opts_.parallel);
-  opts_.step_tokens = std::clamp<int64_t>(opts_.step_tokens, opts_.parallel, model.max_batch());
-  if (opts_.step_tokens < opts_.parallel)
-    fail("--parallel %d exceeds the model's batch size %lld", opts_.parallel,
+  if (opts_.parallel > model.max_batch())
+    fail("--parallel %d exceeds the batch size %lld (raise --batch-size)", opts_.parallel,
          static_cast<long long>(model.max_batch()));
+  opts_.step_tokens = std::clamp<int64_t>(opts_.step_tokens, opts_.parallel, model.max_batch());
   logits_.resize(static_cast<size_t>(n_vocab_ * opts_.parallel));
   stats_.kv_blocks_total = kv_.total();
   thread_ = std::thread([this] { loop(); });

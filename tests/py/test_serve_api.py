@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import common
@@ -305,8 +306,37 @@ def metrics_parse(srv):
 
 
 def api_key_checks(pivot, model):
-    srv = serve_util.Server(pivot, model, "--ctx-size", 256, "--parallel", 1, "--api-key", "s3cret")
+    """A second server: API key, 2 sequences, a 12-block (192-token) KV pool."""
+    srv = serve_util.Server(pivot, model, "--ctx-size", 256, "--parallel", 2, "--api-key", "s3cret",
+                            "--kv-blocks", 12)
     try:
+        auth = {"Authorization": "Bearer s3cret"}
+        # Fits the context (256) but never the pool (12 blocks of 16): 400 naming both.
+        status, _, data = srv.request("POST", "/v1/completions",
+                                      {"prompt": "Hello", "max_tokens": 240}, auth)
+        msg = json.loads(data)["error"]["message"] if status == 400 else ""
+        check(status == 400 and "16 KV blocks" in msg and "12" in msg,
+              f"request larger than the KV pool -> 400 naming its size and the limit ({msg!r})")
+        # Admission: two requests of 8 blocks each; the second waits for the first's blocks.
+        results = []
+
+        def long_request():
+            results.append(srv.request("POST", "/v1/completions",
+                                       {"prompt": "Once upon a time", "max_tokens": 120,
+                                        "temperature": 1.0, "seed": 3}, auth))
+        ts = [threading.Thread(target=long_request) for _ in range(2)]
+        for t in ts:
+            t.start()
+        max_depth = 0
+        while any(t.is_alive() for t in ts):
+            max_depth = max(max_depth, srv.metrics()["pivot_queue_depth"])
+            time.sleep(0.05)
+        check(max_depth >= 1, f"a request that cannot be admitted yet waits in the queue ({max_depth})")
+        check(len(results) == 2 and all(r[0] == 200 for r in results),
+              "both queued requests complete with 200")
+        m = srv.metrics()
+        check(m["pivot_kv_cache_blocks_used"] == 0 and m["pivot_kv_cache_blocks_total"] == 12,
+              "KV pool back to 0 of 12 blocks used")
         body = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
         status, _, data = srv.request("POST", "/v1/chat/completions", body)
         check(status == 401 and is_error_object(data), f"missing API key -> 401 ({status})")
