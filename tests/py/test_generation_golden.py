@@ -1,5 +1,7 @@
 """Logits and greedy continuations of SmolLM2-135M-Instruct Q4_1 against the
 transformers goldens in tests/golden/generation (see gen_generation.py there).
+main() takes the model and golden directory, so other models reuse it
+(test_generation_golden_gemma3.py).
 
 For each backend, `pivot logits` runs each prompt + the golden continuation
 teacher-forced; at every prompt position and each of the 32 greedy steps the
@@ -9,7 +11,12 @@ continuation for >= 28 of 30 prompts (the first differing step and the logit
 margins there are printed). `reference` runs every third prompt (it is slow;
 PIVOT_GOLDEN_FULL=1 runs all). Finally `pivot run --temp 0` checks the whole
 path (tokenizer, sampler, streaming detokenizer) on two prompts.
+
+--backends picks the backends (default cpu,reference); `--backends cuda` (what
+scripts/gpu-check.sh runs) checks the CUDA backend with the cpu tolerance on all
+30 prompts and runs `pivot run` on it too.
 """
+import argparse
 import json
 import os
 import subprocess
@@ -19,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from common import ROOT, args, model_path
+from common import ROOT, model_path
 
 GOLDEN = ROOT / "tests/golden/generation"
-TOL = {"reference": 1e-3, "cpu": 1e-2}
+TOL = {"reference": 1e-3, "cpu": 1e-2, "cuda": 1e-2}
 MIN_AGREE = 28
 
 
@@ -49,7 +56,7 @@ def compare(logits, g, i, fixed_ids):
     return worst, None, ""
 
 
-def run_backend(pivot, model, g, meta, backend, which, tmp):
+def run_backend(pivot, model, g, meta, backend, which, tmp, n_total):
     fixed_ids = g["fixed_ids"]
     agree, errors, lines = 0, [], []
     for i in which:
@@ -71,20 +78,21 @@ def run_backend(pivot, model, g, meta, backend, which, tmp):
             errors.append(f"{backend} {name}: relative L2 {worst:.3e} > {TOL[backend]}")
     print("\n".join(lines))
     print(f"  {backend}: greedy continuation equal for {agree}/{len(which)} prompts")
-    need = len(which) - (30 - MIN_AGREE)  # at most two prompts may differ
+    need = len(which) - (n_total - MIN_AGREE)  # at most two prompts may differ
     if agree < need:
         errors.append(f"{backend}: greedy agreement {agree}/{len(which)} < {need}")
     return errors
 
 
-def end_to_end(pivot, model, meta, g):
+def end_to_end(pivot, model, meta, golden, names, device=None):
     """`pivot run --temp 0` reproduces the golden continuation text (tokenizer included)."""
     errors = []
-    spec = json.loads((GOLDEN / "prompts.json").read_text())
-    for name in ("en_story", "code_c"):
+    spec = json.loads((golden / "prompts.json").read_text())
+    for name in names:
         i = next(k for k, p in enumerate(spec["prompts"]) if p["name"] == name)
         out = subprocess.run([pivot, "run", "-m", str(model), "-p", spec["prompts"][i]["text"],
-                              "-n", "32", "--temp", "0"], capture_output=True, check=True)
+                              "-n", "32", "--temp", "0"] + (["--device", device] if device else []),
+                             capture_output=True, check=True)
         got = out.stdout.decode()[:-1]  # run ends with a newline
         want = meta["prompts"][i]["continuation"]
         print(f"  run {name}: {'equal' if got == want else 'DIFFERENT'}")
@@ -93,23 +101,31 @@ def end_to_end(pivot, model, meta, g):
     return errors
 
 
-def main():
-    a = args()
-    model = model_path("smollm2")
-    g = np.load(GOLDEN / "goldens.npz")
-    meta = json.loads((GOLDEN / "meta.json").read_text())
+def main(model_name="smollm2", golden=GOLDEN, ref_every=3, e2e=("en_story", "code_c")):
+    """ref_every: without PIVOT_GOLDEN_FULL=1, `reference` runs every ref_every-th
+    prompt under 500 tokens."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pivot", required=True, help="path to the pivot binary")
+    ap.add_argument("--backends", default="cpu,reference", help="comma-separated backends")
+    a = ap.parse_args()
+    backends = a.backends.split(",")
+    model = model_path(model_name)
+    g = np.load(golden / "goldens.npz")
+    meta = json.loads((golden / "meta.json").read_text())
     n = len(meta["prompts"])
     full = os.environ.get("PIVOT_GOLDEN_FULL") == "1"
     errors = []
     with tempfile.TemporaryDirectory() as tmp:
-        errors += run_backend(a.pivot, model, g, meta, "cpu", list(range(n)), tmp)
-        ref = list(range(n)) if full else [i for i in range(0, n, 3) if meta["prompts"][i]["n_prompt"] < 500]
-        errors += run_backend(a.pivot, model, g, meta, "reference", ref, tmp)
+        for b in backends:
+            which = list(range(n))
+            if b == "reference" and not full:
+                which = [i for i in range(0, n, ref_every) if meta["prompts"][i]["n_prompt"] < 500]
+            errors += run_backend(a.pivot, model, g, meta, b, which, tmp, n)
     lc = [p.get("llama_cpp_continuation_ids") for p in meta["prompts"]]
     if all(c is not None for c in lc):
         same = sum(list(g[f"p{i}_tokens"][int(g[f"p{i}_n_prompt"]):]) == c for i, c in enumerate(lc))
         print(f"  llama.cpp ({meta.get('llama_cpp_python')}) greedy equal to transformers: {same}/{n}")
-    errors += end_to_end(a.pivot, model, meta, g)
+    errors += end_to_end(a.pivot, model, meta, golden, e2e, "cuda" if "cuda" in backends else None)
     for e in errors:
         print("FAIL:", e)
     sys.exit(1 if errors else 0)
