@@ -5,6 +5,7 @@ the issue (status + OpenAI error object, server still serving); API key; /health
 /models; /metrics parsed by prometheus_client; a client that disconnects
 mid-stream frees its KV blocks at once."""
 import concurrent.futures
+import http.client
 import json
 import socket
 import subprocess
@@ -127,6 +128,7 @@ def main():
         rc = srv.stop()
         check(rc == 0, f"server exits 0 on SIGTERM (got {rc})")
     api_key_checks(a.pivot, model)
+    chunked_prefill(a.pivot, model)
     if FAILS:
         print(f"{len(FAILS)} check(s) failed")
         sys.exit(1)
@@ -303,6 +305,43 @@ def metrics_parse(srv):
         check(count and count[0] >= 5, f"TTFT histogram observed requests ({count})")
     gen = [s.value for s in fams.get("pivot_generation_tokens", fams["pivot_requests"]).samples]
     check(gen and gen[0] > 50, f"generated tokens counted ({gen})")
+
+
+def chunked_prefill(pivot, model):
+    """With 32 tokens per step, a ~300-token prompt takes ~10 steps to prefill; a
+    stream already running must keep getting a token every step meanwhile."""
+    srv = serve_util.Server(pivot, model, "--ctx-size", 512, "--parallel", 2, "--batch-size", 32)
+    try:
+        arrivals = []
+        body = json.dumps({"prompt": "Once upon a time", "max_tokens": 200, "stream": True,
+                           "temperature": 1.0, "seed": 11})
+
+        def stream_a():
+            c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=300)
+            c.request("POST", "/v1/completions", body=body,
+                      headers={"Content-Type": "application/json"})
+            for line in c.getresponse():
+                if line.startswith(b"data: {"):
+                    arrivals.append(time.time())
+            c.close()
+        ta = threading.Thread(target=stream_a)
+        ta.start()
+        while len(arrivals) < 3:
+            time.sleep(0.01)
+        long_prompt = " ".join(f"item {i}," for i in range(100))
+        t_submit = time.time()
+        st, _, data = srv.request("POST", "/v1/completions",
+                                  {"prompt": long_prompt, "max_tokens": 1, "temperature": 0})
+        t_done = time.time()
+        n_prompt = json.loads(data)["usage"]["prompt_tokens"] if st == 200 else 0
+        ta.join()
+        during = sum(1 for t in arrivals if t_submit <= t <= t_done)
+        check(st == 200 and n_prompt > 250,
+              f"long prompt of {n_prompt} tokens served with 32 tokens per step")
+        check(during >= 5, f"the running stream got {during} tokens while the long prompt was "
+                           "prefilled in chunks (>= 5)")
+    finally:
+        srv.stop()
 
 
 def api_key_checks(pivot, model):
