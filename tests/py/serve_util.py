@@ -52,6 +52,8 @@ class Server:
             time.sleep(0.05)
 
     def log_text(self):
+        if self.log.closed:
+            return self.final_log
         self.log.flush()
         self.log.seek(0)
         return self.log.read()[-4000:]
@@ -94,5 +96,6 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.final_log = self.log_text()
         self.log.close()
         return self.proc.returncode

@@ -126,7 +126,7 @@ def main():
         run_checks(a.pivot, model, srv)
     finally:
         rc = srv.stop()
-        check(rc == 0, f"server exits 0 on SIGTERM (got {rc})")
+        check(rc == 0, f"server exits 0 on SIGTERM (got {rc})" + ("" if rc == 0 else srv.log_text()))
     api_key_checks(a.pivot, model)
     chunked_prefill(a.pivot, model)
     if FAILS:
@@ -341,7 +341,8 @@ def chunked_prefill(pivot, model):
         check(during >= 5, f"the running stream got {during} tokens while the long prompt was "
                            "prefilled in chunks (>= 5)")
     finally:
-        srv.stop()
+        rc = srv.stop()
+        check(rc == 0, f"server exits 0 on SIGTERM (got {rc})" + ("" if rc == 0 else srv.log_text()))
 
 
 def api_key_checks(pivot, model):
@@ -394,7 +395,8 @@ def api_key_checks(pivot, model):
         status, _, _ = srv.request("GET", "/health")
         check(status == 200, "/health needs no key")
     finally:
-        srv.stop()
+        rc = srv.stop()
+        check(rc == 0, f"server exits 0 on SIGTERM (got {rc})" + ("" if rc == 0 else srv.log_text()))
 
 
 if __name__ == "__main__":

@@ -92,7 +92,9 @@ def main():
         if m["pivot_kv_cache_blocks_used"] != 0 or m["pivot_running_sequences"] != 0:
             fails.append("KV blocks or sequences left over after the run")
     finally:
-        srv.stop()
+        rc = srv.stop()
+        if rc != 0:
+            fails.append(f"server exit code {rc} on SIGTERM (sanitizer report?): {srv.log_text()}")
     for f in fails:
         print("FAIL " + f)
     if fails:
