@@ -17,7 +17,6 @@
 #include <cmath>
 #include <fstream>
 #include <map>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <numeric>
