@@ -16,7 +16,9 @@ inline std::unique_ptr<Backend> available_backend(const std::string& name,
   try {
     return create_backend(name);
   } catch (const std::exception& e) {
-    std::cerr << "[  SKIPPED ] backend " << name << " unavailable here: " << e.what() << "\n";
+    // Not "[  SKIPPED ]": ctest would mark the whole test skipped (hiding its checks on
+    // the backends that did run) because gtest_discover_tests matches that text.
+    std::cerr << "note: backend " << name << " unavailable here, not checked: " << e.what() << "\n";
     if (why) *why = e.what();
     return nullptr;
   }
