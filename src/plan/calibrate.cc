@@ -47,18 +47,24 @@ struct Case {
   PlanInputs in;
 };
 
-Predicted predict(const Case& c, const std::string& phase, const Efficiency& eff) {
+PlanInputs pp_inputs(const Case& c) {
   PlanInputs in = c.in;
+  in.prompt = std::max<int64_t>(1, c.rec.pp.n_tokens);
+  in.output = 0;
+  return in;
+}
+
+Predicted predict(const Case& c, const std::string& phase, const Efficiency& eff) {
   const BenchPhase& b = phase == "pp" ? c.rec.pp : c.rec.tg;
   Predicted out;
   if (phase == "pp") {
-    in.prompt = std::max<int64_t>(1, b.n_tokens);
-    in.output = 0;
+    const PlanInputs in = pp_inputs(c);
     Plan p = make_plan(c.model, c.chip, eff, in);
     out.time_s = p.prefill.time_s;
     out.tps = double(in.prompt) / out.time_s;
     out.bound = p.prefill.bound;
   } else {
+    PlanInputs in = c.in;
     in.prompt = std::max<int64_t>(1, b.n_ctx_start);
     in.output = b.n_tokens;
     Plan p = make_plan(c.model, c.chip, eff, in);
@@ -67,13 +73,6 @@ Predicted predict(const Case& c, const std::string& phase, const Efficiency& eff
     out.bound = p.decode.bound;
   }
   return out;
-}
-
-PlanInputs pp_inputs(const Case& c) {
-  PlanInputs in = c.in;
-  in.prompt = std::max<int64_t>(1, c.rec.pp.n_tokens);
-  in.output = 0;
-  return in;
 }
 
 double geomean(const std::vector<double>& v) {
