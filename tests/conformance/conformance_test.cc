@@ -160,7 +160,9 @@ std::vector<Case> cases() {
     const std::string tn(ggml_type_traits(t).name);
     std::vector<std::array<int64_t, 3>> shapes = {
         {256, 1, 1}, {256, 7, 3}, {512, 33, 5}, {768, 19, 9}, {256 * 6, 17, 2}};
-    if (bs == 1) shapes.insert(shapes.end(), {{1, 1, 1}, {37, 5, 3}, {300, 13, 7}});
+    if (bs == 1) shapes.insert(shapes.end(), {{1, 1, 1}, {37, 5, 3}, {300, 13, 7}, {301, 35, 41}});
+    // M > 8: the prefill GEMM, with M, N, K off its 6 x 16 tiles and 128-wide K blocks.
+    shapes.insert(shapes.end(), {{256 * 3, 37, 50}, {256, 70, 13}});
     if (bs == 32) shapes.insert(shapes.end(), {{32, 1, 1}, {96, 3, 5}, {576, 21, 6}});
     for (auto [K, N, M] : shapes) {
       v.push_back({"matmul_" + tn + "_" + std::to_string(K) + "x" + std::to_string(N) + "x" +
@@ -198,7 +200,10 @@ std::vector<Case> cases() {
                                                                    {64, 9, 7, 3, 13},
                                                                    {10, 4, 3, 4, 0},
                                                                    {16, 2, 5, 1, 40},
-                                                                   {128, 4, 2, 2, 300}})
+                                                                   {128, 4, 2, 2, 300},
+                                                                   {64, 9, 100, 3, 0},
+                                                                   {256, 4, 40, 1, 20},
+                                                                   {40, 6, 61, 6, 7}})
     v.push_back({"attention_D" + std::to_string(D) + "_H" + std::to_string(H) + "_M" +
                      std::to_string(M) + "_KV" + std::to_string(KV) + "_P" + std::to_string(P),
                  OpKind::kAttention, GgmlType::F32, D, H, M, KV, P});
@@ -206,7 +211,9 @@ std::vector<Case> cases() {
   for (auto [D, H, M, KV, P, W] : std::vector<std::array<int64_t, 6>>{{64, 9, 7, 3, 13, 4},
                                                                       {16, 2, 5, 1, 40, 1},
                                                                       {10, 4, 3, 4, 0, 3},
-                                                                      {128, 4, 2, 2, 300, 512}}) {
+                                                                      {128, 4, 2, 2, 300, 512},
+                                                                      {64, 9, 70, 3, 30, 16},
+                                                                      {32, 4, 50, 2, 0, 20}}) {
     v.push_back({"attention_window" + std::to_string(W) + "_D" + std::to_string(D) + "_M" +
                      std::to_string(M) + "_P" + std::to_string(P),
                  OpKind::kAttention, GgmlType::F32, D, H, M, KV, P});

@@ -152,6 +152,7 @@ const std::vector<PagedCase>& cases() {
       {16, 2, 1, 4, {23, 9}, {7, 1}},               // prefill chunk + decode
       {32, 4, 4, 16, {33, 16, 70}, {33, 2, 5}, 8},  // sliding window
       {128, 4, 2, 32, {300, 31}, {2, 31}, 512},     // window longer than the sequence
+      {64, 9, 3, 16, {100, 40, 7}, {60, 1, 7}},     // prefill chunks (> 8 queries) + decode
   };
   return v;
 }

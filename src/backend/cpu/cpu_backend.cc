@@ -4,13 +4,18 @@
 // buffers grow only when a larger shape is first seen, so a steady decode loop
 // allocates nothing.
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstring>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "../host_memory.h"
 #include "../op_check.h"
+#include "attention_cpu.h"
+#include "gemm.h"
 #include "kernels.h"
 #include "pivot/backend.h"
 #include "pivot/error.h"
@@ -23,9 +28,8 @@ namespace {
 using cpu::Kernels;
 using cpu::ThreadPool;
 
-constexpr int64_t kTileRows = 8;      // weight rows dequantized together (one task)
-constexpr int kTileCols = 4;          // activation rows per kernel call
 constexpr int64_t kFusedMaxRows = 2;  // up to this many activation rows use RowDot
+constexpr int64_t kAttnRows = 48;     // prefill attention: query rows (queries x group) per task
 
 float* f32(const Tensor& t) {
   return static_cast<float*>(t.data);
@@ -43,13 +47,20 @@ const Kernels& pick_kernels() {
   return cpu::scalar_kernels();
 }
 
+cpu::GemmTile pick_gemm_tile(const Kernels& k) {
+  if (k.name == std::string_view("avx2") && cpu::gemm_tile_avx2()) return cpu::gemm_tile_avx2();
+  return cpu::gemm_tile_scalar();
+}
+
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(const BackendOptions& o)
       : k_(pick_kernels()),
+        gemm_tile_(pick_gemm_tile(k_)),
         pool_(o.n_threads > 0 ? o.n_threads
                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))),
-        scratch_(static_cast<size_t>(pool_.size())) {}
+        scratch_(static_cast<size_t>(pool_.size())),
+        key_rows_(static_cast<size_t>(pool_.size())) {}
 
   DeviceProps props() const override {
     DeviceProps p;
@@ -142,22 +153,20 @@ class CpuBackend final : public Backend {
       });
       return;
     }
-    for (int t = 0; t < pool_.size(); ++t) scratch(t, static_cast<size_t>(kTileRows * K));
-    const int64_t n_tiles = (N + kTileRows - 1) / kTileRows;
-    pool_.run(n_tiles, [&](int64_t tile, int thread) {
-      float* buf = scratch_[static_cast<size_t>(thread)].data();
-      const int64_t n0 = tile * kTileRows, nr = std::min(kTileRows, N - n0);
-      const float* rows[kTileRows];
+    // prefill: each task dequantizes and packs a panel of weight rows once, then runs
+    // the blocked GEMM over all M activation rows (gemm.h).
+    const int64_t panel_floats = cpu::gemm_panel_floats(cpu::kGemmPanelRows, K);
+    for (int t = 0; t < pool_.size(); ++t) scratch(t, static_cast<size_t>(panel_floats + K));
+    const int64_t n_panels = (N + cpu::kGemmPanelRows - 1) / cpu::kGemmPanelRows;
+    pool_.run(n_panels, [&](int64_t panel_index, int thread) {
+      float* panel = scratch_[static_cast<size_t>(thread)].data();
+      float* row_buf = panel + panel_floats;
+      const int64_t n0 = panel_index * cpu::kGemmPanelRows;
+      const int64_t nr = std::min(cpu::kGemmPanelRows, N - n0);
       for (int64_t r = 0; r < nr; ++r)
-        rows[r] = weight_row(w.type, wd + (n0 + r) * row_bytes, K, buf + r * K);
-      for (int64_t m0 = 0; m0 < M; m0 += kTileCols) {
-        const int nx = static_cast<int>(std::min<int64_t>(kTileCols, M - m0));
-        for (int64_t r = 0; r < nr; ++r) {
-          double acc[kTileCols] = {0, 0, 0, 0};
-          k_.dot_rows(rows[r], x + m0 * K, K, K, nx, acc);
-          for (int j = 0; j < nx; ++j) y[(m0 + j) * N + n0 + r] = static_cast<float>(acc[j]);
-        }
-      }
+        cpu::gemm_pack_row(weight_row(w.type, wd + (n0 + r) * row_bytes, K, row_buf), K, r, panel);
+      cpu::gemm_pack_pad(K, nr, panel);
+      cpu::gemm_panel(gemm_tile_, x, M, K, panel, nr, y + n0, N);
     });
   }
 
@@ -226,6 +235,14 @@ class CpuBackend final : public Backend {
     const float* vc = f32(op.src[2]);
     const int64_t D = q.ne[0], n_head = q.ne[1], M = q.ne[2], n_kv_head = op.src[1].ne[1];
     const int64_t group = n_head / n_kv_head, n_max = op.attn.pos0 + M;
+    if (M > kFusedMaxRows) {  // prefill: blocks of consecutive queries share their keys
+      std::vector<std::pair<int64_t, int64_t>> blocks;
+      const int64_t qb = std::max<int64_t>(1, kAttnRows / group);
+      for (int64_t m0 = 0; m0 < M; m0 += qb) blocks.push_back({m0, std::min(qb, M - m0)});
+      return attention_blocks(op, blocks, [&](const float* cache, int64_t, int64_t j, int64_t kvh) {
+        return cache + (j * n_kv_head + kvh) * D;
+      });
+    }
     for (int t = 0; t < pool_.size(); ++t) scratch(t, static_cast<size_t>(n_max + D));
     pool_.run(M * n_head, [&](int64_t task, int thread) {
       const int64_t m = task / n_head, h = task % n_head, kvh = h / group;
@@ -267,6 +284,25 @@ class CpuBackend final : public Backend {
       check_paged_row(op, m, "cpu");
       n_max = std::max<int64_t>(n_max, table[m * W] + 1);
     }
+    if (M > kFusedMaxRows) {  // prefill: consecutive queries with the same block table
+      std::vector<std::pair<int64_t, int64_t>> blocks;
+      const int64_t qb = std::max<int64_t>(1, kAttnRows / group);
+      for (int64_t m = 0; m < M; ++m) {
+        const bool same =
+            !blocks.empty() && blocks.back().second < qb &&
+            std::equal(table + m * W + 1, table + (m + 1) * W, table + blocks.back().first * W + 1);
+        if (same) {
+          ++blocks.back().second;
+        } else {
+          blocks.push_back({m, 1});
+        }
+      }
+      return attention_blocks(
+          op, blocks, [&](const float* pool, int64_t m, int64_t j, int64_t kvh) {
+            const int32_t* row = table + m * W;
+            return pool + ((row[1 + j / bs] * bs + j % bs) * n_kv_head + kvh) * D;
+          });
+    }
     for (int t = 0; t < pool_.size(); ++t) scratch(t, static_cast<size_t>(n_max + D));
     const float* kc = f32(kp);
     const float* vc = f32(op.src[2]);
@@ -302,6 +338,76 @@ class CpuBackend final : public Backend {
     });
   }
 
+  // Prefill attention over query blocks {first query, count} (attention_cpu.h), one
+  // task per (block, KV head). Query m sits at position pos(m) and sees keys
+  // max(0, pos - window + 1) ..= pos; at(cache, m, j, kvh) is key j's row for query
+  // m in the K or V cache (the block's queries share it).
+  template <typename At>
+  void attention_blocks(const OpDesc& op, const std::vector<std::pair<int64_t, int64_t>>& blocks,
+                        At at) {
+    const Tensor& q = op.src[0];
+    const int64_t D = q.ne[0], n_head = q.ne[1], n_kv_head = op.src[1].ne[1];
+    const int64_t group = n_head / n_kv_head, n_blocks = static_cast<int64_t>(blocks.size());
+    const bool paged = op.kind == OpKind::kPagedAttention;
+    const int32_t* table = paged ? i32(op.src[3]) : nullptr;
+    const int64_t W = paged ? op.src[3].ne[0] : 0;
+    auto pos = [&](int64_t m) -> int64_t { return paged ? table[m * W] : op.attn.pos0 + m; };
+    auto first = [&](int64_t p) -> int64_t {
+      return op.attn.window > 0 ? std::max<int64_t>(0, p - op.attn.window + 1) : 0;
+    };
+    int64_t max_qb = 0, max_keys = 0;
+    for (auto [m0, nq] : blocks) {
+      int64_t lo = INT64_MAX, hi = 0;
+      for (int64_t i = 0; i < nq; ++i) {
+        lo = std::min(lo, first(pos(m0 + i)));
+        hi = std::max(hi, pos(m0 + i));
+      }
+      max_qb = std::max(max_qb, nq);
+      max_keys = std::max(max_keys, hi - lo + 1);
+    }
+    const int64_t floats = cpu::attention_block_scratch(max_qb, group, max_keys, D);
+    for (int t = 0; t < pool_.size(); ++t) {
+      scratch(t, static_cast<size_t>(floats));
+      if (key_rows_[static_cast<size_t>(t)].size() < static_cast<size_t>(2 * max_keys))
+        key_rows_[static_cast<size_t>(t)].resize(static_cast<size_t>(2 * max_keys));
+    }
+    std::vector<int64_t> lims(static_cast<size_t>(2 * max_qb * pool_.size()));
+    const float* kc = f32(op.src[1]);
+    const float* vc = f32(op.src[2]);
+    pool_.run(n_blocks * n_kv_head, [&](int64_t task, int thread) {
+      const auto [m0, nq] = blocks[static_cast<size_t>(task / n_kv_head)];
+      const int64_t kvh = task % n_kv_head;
+      int64_t* lo = lims.data() + 2 * max_qb * thread;
+      int64_t* hi = lo + max_qb;
+      cpu::AttentionBlock b;
+      b.j_lo = INT64_MAX;
+      for (int64_t i = 0; i < nq; ++i) {
+        hi[i] = pos(m0 + i);
+        lo[i] = first(hi[i]);
+        b.j_lo = std::min(b.j_lo, lo[i]);
+        b.j_hi = std::max(b.j_hi, hi[i]);
+      }
+      const float** rows = key_rows_[static_cast<size_t>(thread)].data();
+      const int64_t n = b.j_hi - b.j_lo + 1;
+      for (int64_t j = 0; j < n; ++j) {
+        rows[j] = at(kc, m0, b.j_lo + j, kvh);
+        rows[n + j] = at(vc, m0, b.j_lo + j, kvh);
+      }
+      b.q = f32(q) + (m0 * n_head + kvh * group) * D;
+      b.out = f32(op.dst) + (m0 * n_head + kvh * group) * D;
+      b.q_stride = n_head * D;
+      b.n_q = nq;
+      b.group = group;
+      b.D = D;
+      b.k_rows = rows;
+      b.v_rows = rows + n;
+      b.first = lo;
+      b.last = hi;
+      b.scale = op.attn.scale;
+      cpu::attention_block(gemm_tile_, b, scratch_[static_cast<size_t>(thread)].data());
+    });
+  }
+
   void elementwise(const OpDesc& op) {
     const int64_t n = op.dst.n_elements(), nb = op.src[1].n_elements();
     const float* a = f32(op.src[0]);
@@ -330,8 +436,10 @@ class CpuBackend final : public Backend {
   }
 
   const Kernels& k_;
+  const cpu::GemmTile gemm_tile_;
   ThreadPool pool_;
-  std::vector<std::vector<float>> scratch_;  // per thread
+  std::vector<std::vector<float>> scratch_;          // per thread
+  std::vector<std::vector<const float*>> key_rows_;  // per thread: prefill attention's K, V rows
   HostMemory mem_;
 };
 
