@@ -159,11 +159,13 @@ std::vector<Case> cases() {
     const auto bs = ggml_type_traits(t).block_size;
     const std::string tn(ggml_type_traits(t).name);
     std::vector<std::array<int64_t, 3>> shapes = {
-        {256, 1, 1}, {256, 7, 3}, {512, 33, 5}, {768, 19, 9}, {256 * 6, 17, 2}};
+        {256, 1, 1}, {256, 7, 3}, {512, 33, 5}, {768, 19, 9}, {256 * 6, 17, 2},
+        {512, 9, 4}, {256, 3, 6}, {768, 5, 7},  {256, 11, 8}};  // M = 1..8: the fused decode path
     if (bs == 1) shapes.insert(shapes.end(), {{1, 1, 1}, {37, 5, 3}, {300, 13, 7}, {301, 35, 41}});
     // M > 8: the prefill GEMM, with M, N, K off its 6 x 16 tiles and 128-wide K blocks.
     shapes.insert(shapes.end(), {{256 * 3, 37, 50}, {256, 70, 13}});
-    if (bs == 32) shapes.insert(shapes.end(), {{32, 1, 1}, {96, 3, 5}, {576, 21, 6}});
+    if (bs == 32)
+      shapes.insert(shapes.end(), {{32, 1, 1}, {96, 3, 5}, {576, 21, 6}, {160, 9, 4}, {224, 5, 8}});
     for (auto [K, N, M] : shapes) {
       v.push_back({"matmul_" + tn + "_" + std::to_string(K) + "x" + std::to_string(N) + "x" +
                        std::to_string(M),

@@ -28,7 +28,7 @@ namespace {
 using cpu::Kernels;
 using cpu::ThreadPool;
 
-constexpr int64_t kFusedMaxRows = 2;  // up to this many activation rows use RowDot
+constexpr int64_t kFusedMaxRows = 8;  // up to this many activation rows use RowDot
 constexpr int64_t kAttnRows = 48;     // prefill attention: query rows (queries x group) per task
 
 float* f32(const Tensor& t) {
@@ -149,7 +149,7 @@ class CpuBackend final : public Backend {
       pool_.run((N + rows_per_task - 1) / rows_per_task, [&](int64_t task, int) {
         const int64_t n1 = std::min(N, (task + 1) * rows_per_task);
         for (int64_t n = task * rows_per_task; n < n1; ++n)
-          for (int64_t m = 0; m < M; ++m) y[m * N + n] = fused(wd + n * row_bytes, x + m * K, K);
+          fused(wd + n * row_bytes, x, K, static_cast<int>(M), K, y + n, N);
       });
       return;
     }

@@ -21,9 +21,13 @@ using DequantChunk = void (*)(const uint8_t* src, float* dst, int64_t n);
 using DotRows = void (*)(const float* a, const float* x, int64_t n, int64_t ldx, int nx,
                          double* acc);
 
-// Σ_i W[i] · x[i] over one weight row of K elements in GGUF blocks, dequantizing
-// in registers (the decode path: one activation row, weights read once).
-using RowDot = float (*)(const uint8_t* w, const float* x, int64_t K);
+// y[m * ldy] = Σ_i W[i] · x[m * ldx + i] for m < M: one weight row of K elements
+// in GGUF blocks against M f32 activation rows, dequantized in registers once
+// per block and shared by all M rows (the decode path: weights read once).
+// Any M >= 1 works; groups of kRowDotRows rows share one dequantization.
+using RowDot = void (*)(const uint8_t* w, const float* x, int64_t ldx, int M, int64_t K, float* y,
+                        int64_t ldy);
+inline constexpr int kRowDotRows = 4;
 
 struct Kernels {
   const char* name;  // "avx2", "scalar"

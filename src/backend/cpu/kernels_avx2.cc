@@ -83,6 +83,35 @@ void dequant_q8_0(const uint8_t* src, float* dst, int64_t n) {
   }
 }
 
+// Q5_0 / Q5_1 block of 32: q = nibble | (bit j of qh) << 4, element order as
+// nibbles32 (low nibbles are elements 0..15). Returns the 32 unsigned values.
+__m256i q5_values(const uint8_t* qh_bytes, const uint8_t* qs) {
+  uint32_t qh;
+  std::memcpy(&qh, qh_bytes, 4);
+  // byte j of the result = byte j/8 of qh, then test bit j%8.
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(static_cast<int>(qh)),
+      _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
+  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ULL));
+  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+  return _mm256_or_si256(nibbles32(qs), _mm256_and_si256(set, _mm256_set1_epi8(0x10)));
+}
+
+// Q5_0: d (f16), qh (u32), qs[16]; x = (q - 16) * d.
+void dequant_q5_0(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b, src += 22, dst += 32) {
+    const __m256i q = _mm256_sub_epi8(q5_values(src + 2, src + 6), _mm256_set1_epi8(16));
+    store32(q, _mm256_set1_ps(f16(src)), _mm256_setzero_ps(), dst);
+  }
+}
+
+// Q5_1: d (f16), m (f16), qh (u32), qs[16]; x = q * d + m.
+void dequant_q5_1(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b, src += 24, dst += 32)
+    store32(q5_values(src + 4, src + 8), _mm256_set1_ps(f16(src)), _mm256_set1_ps(f16(src + 2)),
+            dst);
+}
+
 void dequant_f16(const uint8_t* src, float* dst, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
@@ -150,108 +179,288 @@ void dequant_q6_k(const uint8_t* src, float* dst, int64_t n) {
   }
 }
 
-// Fused decode kernels: dequantize a block of 32 into 4 vectors and accumulate
-// into 4 independent chains (one FMA chain would be latency-bound).
-float sum4(__m256 a[4]) {
-  return static_cast<float>(
-      hsum(_mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3]))));
-}
-
-template <typename Block>
-float row_dot_32(const uint8_t* w, const float* x, int64_t K, Block block) {
-  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                   _mm256_setzero_ps()};
-  for (int64_t i = 0; i < K; i += 32, x += 32) {
-    __m256 v[4];
-    w = block(w, v);
-    for (int g = 0; g < 4; ++g) acc[g] = _mm256_fmadd_ps(v[g], _mm256_loadu_ps(x + 8 * g), acc[g]);
+// Fused decode kernels. Each 32-element group of a weight row is expanded once
+// into 4 vectors of its integer values (as floats); every activation row m then
+// takes t = Σ q·x over the group and adds scale·t (plus min·Σx for types with an
+// offset), so the dequantization is shared by up to kRowDotRows rows. With one or
+// two rows, even and odd groups use separate accumulators so the loop-carried
+// FMA latency is hidden.
+template <int M>
+struct Accs {
+  static constexpr int kSets = M <= 2 ? 2 : 1;
+  __m256 a[kSets * M];
+  Accs() {
+    for (__m256& v : a) v = _mm256_setzero_ps();
   }
-  return sum4(acc);
+  __m256* set(int64_t group) { return a + M * (kSets == 2 ? (group & 1) : 0); }
+  void store(float* y, int64_t ldy, const float* tail) const {
+    for (int m = 0; m < M; ++m) {
+      __m256 v = a[m];
+      if (kSets == 2) v = _mm256_add_ps(v, a[M + m]);
+      y[m * ldy] = static_cast<float>(hsum(v)) + (tail ? tail[m] : 0.0f);
+    }
+  }
+};
+
+// acc[m] += scale · Σ_g v[g] · x[m][8g .. 8g + 8), over `n` vectors (2 or 4).
+template <int M, int n = 4>
+inline void dot_group(const __m256* v, const float* x, int64_t ldx, __m256 scale, __m256* acc) {
+  for (int m = 0; m < M; ++m) {
+    const float* xm = x + m * ldx;
+    __m256 t = _mm256_mul_ps(v[0], _mm256_loadu_ps(xm));
+    for (int g = 1; g < n; ++g) t = _mm256_fmadd_ps(v[g], _mm256_loadu_ps(xm + 8 * g), t);
+    acc[m] = _mm256_fmadd_ps(scale, t, acc[m]);
+  }
 }
 
-// 32 int8 values -> 4 float vectors, times d plus m.
-void expand32(__m256i q, __m256 d, __m256 m, __m256 v[4]) {
-  const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
-  v[0] = _mm256_fmadd_ps(i8_to_ps(lo), d, m);
-  v[1] = _mm256_fmadd_ps(i8_to_ps(_mm_srli_si128(lo, 8)), d, m);
-  v[2] = _mm256_fmadd_ps(i8_to_ps(hi), d, m);
-  v[3] = _mm256_fmadd_ps(i8_to_ps(_mm_srli_si128(hi, 8)), d, m);
+// acc[m] += mn · Σ x[m][0 .. 32): the offset term of Q4_1 / Q4_K.
+template <int M>
+inline void add_min(const float* x, int64_t ldx, __m256 mn, __m256* acc) {
+  for (int m = 0; m < M; ++m) {
+    const float* xm = x + m * ldx;
+    const __m256 s =
+        _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xm), _mm256_loadu_ps(xm + 8)),
+                      _mm256_add_ps(_mm256_loadu_ps(xm + 16), _mm256_loadu_ps(xm + 24)));
+    acc[m] = _mm256_fmadd_ps(mn, s, acc[m]);
+  }
 }
 
-float row_dot_q4_0(const uint8_t* w, const float* x, int64_t K) {
-  return row_dot_32(w, x, K, [](const uint8_t* b, __m256 v[4]) {
-    expand32(_mm256_sub_epi8(nibbles32(b + 2), _mm256_set1_epi8(8)), _mm256_set1_ps(f16(b)),
-             _mm256_setzero_ps(), v);
-    return b + 18;
-  });
+// 16 bytes (signed or unsigned) -> 2 float vectors.
+inline void s8x16(__m128i q, __m256* v) {
+  v[0] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
+  v[1] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q, 8)));
+}
+inline void u8x16(__m128i q, __m256* v) {
+  v[0] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(q));
+  v[1] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(q, 8)));
 }
 
-float row_dot_q4_1(const uint8_t* w, const float* x, int64_t K) {
-  return row_dot_32(w, x, K, [](const uint8_t* b, __m256 v[4]) {
-    expand32(nibbles32(b + 4), _mm256_set1_ps(f16(b)), _mm256_set1_ps(f16(b + 2)), v);
-    return b + 20;
-  });
+// 16 packed nibbles -> low nibbles (elements 0..15), high nibbles (16..31).
+inline void nibbles(const uint8_t* qs, __m128i* lo, __m128i* hi) {
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  *lo = _mm_and_si128(b, mask);
+  *hi = _mm_and_si128(_mm_srli_epi16(b, 4), mask);
 }
 
-float row_dot_q8_0(const uint8_t* w, const float* x, int64_t K) {
-  return row_dot_32(w, x, K, [](const uint8_t* b, __m256 v[4]) {
-    expand32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2)), _mm256_set1_ps(f16(b)),
-             _mm256_setzero_ps(), v);
-    return b + 34;
-  });
-}
+struct FusedQ4_0 {
+  template <int M>
+  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+    Accs<M> acc;
+    const __m128i eight = _mm_set1_epi8(8);
+    for (int64_t i = 0; i < K / 32; ++i, w += 18) {
+      __m128i lo, hi;
+      nibbles(w + 2, &lo, &hi);
+      __m256 v[4];
+      s8x16(_mm_sub_epi8(lo, eight), v);
+      s8x16(_mm_sub_epi8(hi, eight), v + 2);
+      dot_group<M>(v, x + 32 * i, ldx, _mm256_set1_ps(f16(w)), acc.set(i));
+    }
+    acc.store(y, ldy, nullptr);
+  }
+};
 
-// Any type with a DequantChunk: dequantize 256 at a time into L1, then 4-chain dot.
-template <DequantChunk dq, int64_t kBytesPerChunk>
-float row_dot_chunked(const uint8_t* w, const float* x, int64_t K) {
-  alignas(32) float buf[kChunk];
-  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                   _mm256_setzero_ps()};
-  double tail = 0;
-  for (int64_t i = 0; i < K; i += kChunk) {
-    const int64_t n = std::min<int64_t>(kChunk, K - i);
-    dq(w, buf, n);
-    w += kBytesPerChunk * n / kChunk;
-    int64_t j = 0;
-    for (; j + 32 <= n; j += 32)
+struct FusedQ4_1 {
+  template <int M>
+  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+    Accs<M> acc;
+    for (int64_t i = 0; i < K / 32; ++i, w += 20) {
+      __m128i lo, hi;
+      nibbles(w + 4, &lo, &hi);
+      __m256 v[4];
+      u8x16(lo, v);
+      u8x16(hi, v + 2);
+      dot_group<M>(v, x + 32 * i, ldx, _mm256_set1_ps(f16(w)), acc.set(i));
+      add_min<M>(x + 32 * i, ldx, _mm256_set1_ps(f16(w + 2)), acc.set(i));
+    }
+    acc.store(y, ldy, nullptr);
+  }
+};
+
+struct FusedQ8_0 {
+  template <int M>
+  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+    Accs<M> acc;
+    for (int64_t i = 0; i < K / 32; ++i, w += 34) {
+      __m256 v[4];
       for (int g = 0; g < 4; ++g)
-        acc[g] = _mm256_fmadd_ps(_mm256_load_ps(buf + j + 8 * g),
-                                 _mm256_loadu_ps(x + i + j + 8 * g), acc[g]);
-    for (; j < n; ++j) tail += buf[j] * x[i + j];
+        v[g] = _mm256_cvtepi32_ps(
+            _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + 2 + 8 * g))));
+      dot_group<M>(v, x + 32 * i, ldx, _mm256_set1_ps(f16(w)), acc.set(i));
+    }
+    acc.store(y, ldy, nullptr);
   }
-  return sum4(acc) + static_cast<float>(tail);
-}
+};
 
-float row_dot_f32(const uint8_t* w, const float* x, int64_t K) {
-  const auto* a = reinterpret_cast<const float*>(w);
-  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                   _mm256_setzero_ps()};
-  int64_t i = 0;
-  for (; i + 32 <= K; i += 32)
-    for (int g = 0; g < 4; ++g)
-      acc[g] =
-          _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8 * g), _mm256_loadu_ps(x + i + 8 * g), acc[g]);
-  double tail = 0;
-  for (; i < K; ++i) tail += a[i] * x[i];
-  return sum4(acc) + static_cast<float>(tail);
+struct FusedQ5_0 {
+  template <int M>
+  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+    Accs<M> acc;
+    for (int64_t i = 0; i < K / 32; ++i, w += 22) {
+      const __m256i q = _mm256_sub_epi8(q5_values(w + 2, w + 6), _mm256_set1_epi8(16));
+      __m256 v[4];
+      s8x16(_mm256_castsi256_si128(q), v);
+      s8x16(_mm256_extracti128_si256(q, 1), v + 2);
+      dot_group<M>(v, x + 32 * i, ldx, _mm256_set1_ps(f16(w)), acc.set(i));
+    }
+    acc.store(y, ldy, nullptr);
+  }
+};
+
+struct FusedQ5_1 {
+  template <int M>
+  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+    Accs<M> acc;
+    for (int64_t i = 0; i < K / 32; ++i, w += 24) {
+      const __m256i q = q5_values(w + 4, w + 8);
+      __m256 v[4];
+      u8x16(_mm256_castsi256_si128(q), v);
+      u8x16(_mm256_extracti128_si256(q, 1), v + 2);
+      dot_group<M>(v, x + 32 * i, ldx, _mm256_set1_ps(f16(w)), acc.set(i));
+      add_min<M>(x + 32 * i, ldx, _mm256_set1_ps(f16(w + 2)), acc.set(i));
+    }
+    acc.store(y, ldy, nullptr);
+  }
+};
+
+// Q4_K: layout as dequant_q4_k; sub-block j of each super-block is scaled by
+// d·scale_j and offset by -dmin·min_j.
+struct FusedQ4_K {
+  template <int M>
+  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+    Accs<M> acc;
+    const __m256i mask = _mm256_set1_epi8(0x0f);
+    for (int64_t b = 0; b < K / 256; ++b, w += 144, x += 256) {
+      const float d = f16(w), dmin = f16(w + 2);
+      for (int c = 0; c < 4; ++c) {
+        const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 16 + 32 * c));
+        for (int h = 0; h < 2; ++h) {
+          const int j = 2 * c + h;
+          int sc, mn;
+          scale_min_k4(j, w + 4, &sc, &mn);
+          const __m256i q = _mm256_and_si256(h ? _mm256_srli_epi16(bytes, 4) : bytes, mask);
+          __m256 v[4];
+          u8x16(_mm256_castsi256_si128(q), v);
+          u8x16(_mm256_extracti128_si256(q, 1), v + 2);
+          __m256* a = acc.set(j);
+          dot_group<M>(v, x + 32 * j, ldx, _mm256_set1_ps(d * sc), a);
+          add_min<M>(x + 32 * j, ldx, _mm256_set1_ps(-dmin * mn), a);
+        }
+      }
+    }
+    acc.store(y, ldy, nullptr);
+  }
+};
+
+// Q6_K: layout as dequant_q6_k; each 16 elements have their own int8 scale.
+struct FusedQ6_K {
+  template <int M>
+  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+    Accs<M> acc;
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x03);
+    for (int64_t b = 0; b < K / 256; ++b, w += 210, x += 256) {
+      const auto* sc = reinterpret_cast<const int8_t*>(w + 192);
+      const float d = f16(w + 208);
+      for (int h = 0; h < 2; ++h) {
+        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 128 + 32 * h));
+        for (int s = 0; s < 4; ++s) {
+          const __m256i ql =
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 64 * h + 32 * (s % 2)));
+          const __m256i lo = _mm256_and_si256(s / 2 ? _mm256_srli_epi16(ql, 4) : ql, m4);
+          const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * s), m2);
+          const __m256i q =
+              _mm256_sub_epi8(_mm256_or_si256(lo, _mm256_slli_epi16(hi, 4)), _mm256_set1_epi8(32));
+          const int e = 128 * h + 32 * s, g = e / 16;
+          __m256 v[4];
+          s8x16(_mm256_castsi256_si128(q), v);
+          s8x16(_mm256_extracti128_si256(q, 1), v + 2);
+          __m256* a = acc.set(s);
+          dot_group<M, 2>(v, x + e, ldx, _mm256_set1_ps(d * sc[g]), a);
+          dot_group<M, 2>(v + 2, x + e + 16, ldx, _mm256_set1_ps(d * sc[g + 1]), a);
+        }
+      }
+    }
+    acc.store(y, ldy, nullptr);
+  }
+};
+
+// F16 / F32 rows: plain dot products, any K (a scalar tail after the last 32).
+template <bool kHalf>
+struct FusedFloat {
+  static __m256 load8(const uint8_t* w, int64_t i) {
+    if constexpr (kHalf)
+      return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 2 * i)));
+    else
+      return _mm256_loadu_ps(reinterpret_cast<const float*>(w) + i);
+  }
+  static float at(const uint8_t* w, int64_t i) {
+    if constexpr (kHalf) {
+      return f16(w + 2 * i);
+    } else {
+      float f;
+      std::memcpy(&f, w + 4 * i, 4);
+      return f;
+    }
+  }
+  template <int M>
+  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+    Accs<M> acc;
+    const __m256 one = _mm256_set1_ps(1.0f);
+    int64_t i = 0;
+    for (; i + 32 <= K; i += 32) {
+      __m256 v[4];
+      for (int g = 0; g < 4; ++g) v[g] = load8(w, i + 8 * g);
+      dot_group<M>(v, x + i, ldx, one, acc.set(i / 32));
+    }
+    float tail[M] = {};
+    for (; i < K; ++i)
+      for (int m = 0; m < M; ++m) tail[m] += at(w, i) * x[m * ldx + i];
+    acc.store(y, ldy, tail);
+  }
+};
+
+template <typename T>
+void fused(const uint8_t* w, const float* x, int64_t ldx, int M, int64_t K, float* y, int64_t ldy) {
+  for (int m0 = 0; m0 < M; m0 += kRowDotRows) {
+    const float* xm = x + m0 * ldx;
+    float* ym = y + m0 * ldy;
+    switch (std::min(kRowDotRows, M - m0)) {
+      case 1:
+        T::template run<1>(w, xm, ldx, K, ym, ldy);
+        break;
+      case 2:
+        T::template run<2>(w, xm, ldx, K, ym, ldy);
+        break;
+      case 3:
+        T::template run<3>(w, xm, ldx, K, ym, ldy);
+        break;
+      default:
+        T::template run<4>(w, xm, ldx, K, ym, ldy);
+        break;
+    }
+  }
 }
 
 RowDot row_dot(GgmlType type) {
   switch (type) {
     case GgmlType::F32:
-      return row_dot_f32;
+      return fused<FusedFloat<false>>;
     case GgmlType::F16:
-      return row_dot_chunked<dequant_f16, 512>;
+      return fused<FusedFloat<true>>;
     case GgmlType::Q4_0:
-      return row_dot_q4_0;
+      return fused<FusedQ4_0>;
     case GgmlType::Q4_1:
-      return row_dot_q4_1;
+      return fused<FusedQ4_1>;
+    case GgmlType::Q5_0:
+      return fused<FusedQ5_0>;
+    case GgmlType::Q5_1:
+      return fused<FusedQ5_1>;
     case GgmlType::Q8_0:
-      return row_dot_q8_0;
+      return fused<FusedQ8_0>;
     case GgmlType::Q4_K:
-      return row_dot_chunked<dequant_q4_k, 144>;
+      return fused<FusedQ4_K>;
     case GgmlType::Q6_K:
-      return row_dot_chunked<dequant_q6_k, 210>;
+      return fused<FusedQ6_K>;
     default:
       return nullptr;
   }
@@ -263,6 +472,10 @@ DequantChunk special(GgmlType type) {
       return dequant_q4_0;
     case GgmlType::Q4_1:
       return dequant_q4_1;
+    case GgmlType::Q5_0:
+      return dequant_q5_0;
+    case GgmlType::Q5_1:
+      return dequant_q5_1;
     case GgmlType::Q8_0:
       return dequant_q8_0;
     case GgmlType::F16:
