@@ -130,4 +130,9 @@ class GgufFile {
   friend class GgufParser;
 };
 
+// The file's weight type as llama.cpp names it: general.file_type (llama_ftype,
+// llama.cpp include/llama.h: Q4_K_M names a mix whose dominant block type is
+// Q4_K), else the type of blk.0.ffn_down.weight, else "mixed".
+std::string gguf_file_type_name(const GgufFile& file);
+
 }  // namespace pivot

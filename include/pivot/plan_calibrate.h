@@ -35,8 +35,9 @@ struct BenchRecord {
   std::string path, backend, model, weight_type;
   int threads = 0;
   BenchPhase pp, tg;
-  std::string machine_json;  // the "machine" object as text ("" if absent)
-  std::string chip;          // machine.chip ("" if absent)
+  std::string machine_json;     // the "machine" object as text ("" if absent)
+  std::string plan_model_json;  // the "plan_model" object as text ("" if absent: resolve model)
+  std::string chip;             // machine.chip ("" if absent)
 };
 
 // Parses one bench file; errors name the file and field.

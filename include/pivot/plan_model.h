@@ -69,16 +69,27 @@ struct PlanModel {
   int64_t q_lora_rank = 0, kv_lora_rank = 0, qk_nope_head_dim = 0, qk_rope_head_dim = 0,
           v_head_dim = 0;
 
-  // From a GGUF file: the exact bytes of all tensors and of token_embd.weight, and
-  // the type that holds the most bytes.
-  std::optional<uint64_t> file_weight_bytes, file_embd_bytes;
-  std::string file_weight_type;
+  // From a GGUF file: the exact bytes of all tensors, of token_embd.weight and of
+  // output.weight (absent when tied), the type that holds the most bytes, and the
+  // file type's name (general.file_type: "Q4_K_M"). With these the planner prices
+  // each part at its own bytes (Gemma 3 270M Q4_K_M: a Q8_0 embedding/LM head of
+  // 178 MB beside a 75 MB Q4_K/Q6_K body), not every weight at one type's bytes.
+  std::optional<uint64_t> file_weight_bytes, file_embd_bytes, file_output_bytes;
+  std::string file_weight_type, file_type;
   std::optional<double> published_params, published_params_active;  // presets
   std::string native_dtype = "bf16";  // torch_dtype of a config; the file's type for GGUF
 
-  // The default weight type: a GGUF file's own bytes ("gguf:Q4_K", exact), else
-  // native_dtype.
+  // The default weight type: a GGUF file's own bytes ("gguf:Q4_K_M", exact per
+  // tensor), else native_dtype.
   DType default_weight_type() const;
+  // True when `w` is default_weight_type() of a GGUF-derived model (exact bytes).
+  bool is_file_type(const DType& w) const;
+
+  // The model's planner inputs as JSON (the fields above; `pivot bench --json`
+  // stores it as "plan_model" so calibration files are self-contained), and back.
+  // from_json errors name `label` and the field.
+  std::string to_json() const;
+  static PlanModel from_json(std::string_view text, const std::string& label);
 
   static PlanModel from_gguf(const GgufFile& file);
   static PlanModel from_gguf_path(const std::string& path);
@@ -88,6 +99,10 @@ struct PlanModel {
   static std::vector<std::string> preset_ids(const std::string& presets_path);
   // A preset id, a .gguf path, or a config.json path (or a directory holding one).
   static PlanModel resolve(const std::string& spec, const std::string& presets_path);
+
+  // Throws pivot::Error naming `label` unless the shape is plannable (positive
+  // sizes, heads a multiple of KV heads, MoE fields consistent).
+  void validate(const std::string& label) const;
 
   bool is_moe() const { return n_expert > 0; }
   bool is_mla() const { return kv_lora_rank > 0; }
@@ -106,9 +121,13 @@ struct PlanModel {
 
   // KV cache bytes for one token (all layers) at storage type kv.
   double kv_bytes_per_token(const DType& kv) const;
-  // Weight bytes at type w (the file's exact bytes when w is the file's own type).
+  // Weight bytes at type w (the file's exact bytes when w is the file's own type):
+  // all weights, the embedding table, the LM head (the table again when tied), and
+  // everything else (the body: attention, FFN, norms, routers, experts).
   double weight_bytes(const DType& w) const;
   double embd_bytes(const DType& w) const;
+  double lm_head_bytes(const DType& w) const;
+  double body_bytes(const DType& w) const;
 };
 
 // Work of one forward step, summed over all sequences of the step.

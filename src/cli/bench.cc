@@ -32,28 +32,11 @@
 #include "pivot/gguf.h"
 #include "pivot/model.h"
 #include "pivot/paged_kv_cache.h"
+#include "pivot/plan_model.h"
 #include "session.h"
 
 namespace pivot::cli {
 namespace {
-
-// The file's weight type as llama.cpp names it: general.file_type (llama_ftype:
-// Q4_K_M names a mix whose dominant block type is Q4_K), else the type of
-// blk.0.ffn_down.weight, else "mixed".
-std::string file_type_name(const GgufFile& file) {
-  static const std::map<uint64_t, const char*> kFileTypes = {
-      {0, "F32"},     {1, "F16"},     {2, "Q4_0"},    {3, "Q4_1"},    {7, "Q8_0"},
-      {8, "Q5_0"},    {9, "Q5_1"},    {10, "Q2_K"},   {11, "Q3_K_S"}, {12, "Q3_K_M"},
-      {13, "Q3_K_L"}, {14, "Q4_K_S"}, {15, "Q4_K_M"}, {16, "Q5_K_S"}, {17, "Q5_K_M"},
-      {18, "Q6_K"},   {32, "BF16"}};
-  if (const GgufValue* v = file.find("general.file_type"); v && v->is_integer()) {
-    auto it = kFileTypes.find(v->as_u64("general.file_type"));
-    if (it != kFileTypes.end()) return it->second;
-  }
-  if (const GgufTensorInfo* t = file.find_tensor("blk.0.ffn_down.weight"))
-    return ggml_type_name(static_cast<uint32_t>(t->type));
-  return "mixed";
-}
 
 using Clock = std::chrono::steady_clock;
 
@@ -243,7 +226,7 @@ void run_bench(const Opts& o) {
   double bytes_tok = decode_bytes_per_token(file, spec);
   double limit = bw > 0 ? bw / bytes_tok : 0;
 
-  std::string weight_type = file_type_name(file);
+  std::string weight_type = gguf_file_type_name(file);
   if (o.json) {
     nlohmann::ordered_json j;
     j["backend"] = backend_name;
@@ -276,6 +259,7 @@ void run_bench(const Opts& o) {
                        {"sd", s.sd},
                        {"samples", s.samples}};
     }
+    j["plan_model"] = nlohmann::ordered_json::parse(plan::PlanModel::from_gguf(file).to_json());
     j["machine"] = machine_info(threads, props.host_visible ? bw : 0);
     if (!props.host_visible)
       j["accelerator"] = {{"name", props.name},

@@ -110,6 +110,11 @@ BenchRecord parse_bench_json(const std::string& text, const std::string& label) 
   r.tg = read_phase(j, "tg", label);
   if (r.pp.tokens_per_s <= 0 && r.tg.tokens_per_s <= 0)
     fail("%s: neither 'pp' nor 'tg' holds a measurement", label.c_str());
+  if (j.contains("plan_model")) {
+    if (!j["plan_model"].is_object())
+      fail("%s: field 'plan_model': expected an object", label.c_str());
+    r.plan_model_json = j["plan_model"].dump();
+  }
   if (j.contains("machine")) {
     if (!j["machine"].is_object()) fail("%s: field 'machine': expected an object", label.c_str());
     r.machine_json = j["machine"].dump();
@@ -177,15 +182,23 @@ Calibration calibrate(const std::vector<BenchRecord>& records, const Catalog& ca
   Calibration cal;
   std::vector<Case> cases;
   for (const auto& r : records) {
-    Case c{r, PlanModel::resolve(r.model, presets_path), {}, {}};
+    Case c{r,
+           r.plan_model_json.empty()
+               ? PlanModel::resolve(r.model, presets_path)
+               : PlanModel::from_json(r.plan_model_json, r.path + ": field 'plan_model'"),
+           {},
+           {}};
     if (!r.chip.empty())
       c.chip = catalog.find(r.chip);
     else if (r.backend == "cpu")
       c.chip = host_accelerator(r.machine_json);
     else
       fail("%s: backend '%s' needs machine.chip (a catalog id)", r.path.c_str(), r.backend.c_str());
-    c.in.weight =
-        r.weight_type.empty() ? c.model.default_weight_type() : dtype_from_name(r.weight_type);
+    // A model described by its GGUF file has exact per-tensor bytes: the measured
+    // file's own type, whatever its label (Q4_K_M mixes Q4_K, Q6_K and Q8_0).
+    c.in.weight = r.weight_type.empty() || c.model.file_weight_bytes
+                      ? c.model.default_weight_type()
+                      : dtype_from_name(r.weight_type);
     c.in.kv = dtype_from_name("f16");  // llama.cpp's and pivot's default KV type
     cases.push_back(std::move(c));
   }

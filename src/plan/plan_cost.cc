@@ -21,27 +21,27 @@ double attn_flops_per_token(const PlanModel& m, double context, bool absorbed_ml
   return 4.0 * m.n_layer * m.n_head * m.head_dim * context;
 }
 
-// Parameters read every step whatever the routing: everything but the embedding
-// table and the routed experts (the LM head is read in full).
-double always_read_params(const PlanModel& m) {
-  double routed = double(m.n_moe_layers()) * m.n_expert * m.expert_params();
+// Bytes per parameter of the body (everything but the embedding table and the LM
+// head): exact per tensor for a GGUF file's own type, else the type's size.
+double body_bytes_per_param(const PlanModel& m, const DType& w) {
   double body = m.total_params() - m.embd_params() - (m.tied_embeddings ? 0 : m.lm_head_params());
-  return m.lm_head_params() + body - routed;
-}
-
-double bytes_per_param(const PlanModel& m, const DType& w) {
-  return m.weight_bytes(w) / m.total_params();
+  return body > 0 ? m.body_bytes(w) / body : w.bytes_per_elem;
 }
 
 double routed_read(const PlanModel& m, const DType& w, double tokens) {
   return double(m.n_moe_layers()) * experts_touched(m, tokens) * m.expert_params() *
-         bytes_per_param(m, w);
+         body_bytes_per_param(m, w);
 }
 
+// Weights read by one step over `tokens` tokens: the LM head in full, the body
+// except routed experts in full, the routed experts touched, and one embedding
+// row per token (when the table is not the LM head, which is read anyway).
 double weights_read(const PlanModel& m, const DType& w, double tokens) {
-  double params = always_read_params(m);
-  if (!m.tied_embeddings) params += tokens * m.n_embd;  // embedding rows looked up
-  return params * bytes_per_param(m, w) + routed_read(m, w, tokens);
+  const double routed_all =
+      double(m.n_moe_layers()) * m.n_expert * m.expert_params() * body_bytes_per_param(m, w);
+  double bytes = m.lm_head_bytes(w) + m.body_bytes(w) - routed_all;
+  if (!m.tied_embeddings) bytes += tokens * m.embd_bytes(w) / double(m.n_vocab);
+  return bytes + routed_read(m, w, tokens);
 }
 
 }  // namespace

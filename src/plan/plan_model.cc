@@ -175,20 +175,38 @@ double PlanModel::kv_bytes_per_token(const DType& kv) const {
   return 2.0 * n_layer * n_head_kv * head_dim * kv.bytes_per_elem;
 }
 
+void PlanModel::validate(const std::string& label) const {
+  check_shape(*this, label);
+}
+
+bool PlanModel::is_file_type(const DType& w) const {
+  return file_weight_bytes && w.name == default_weight_type().name;
+}
+
 double PlanModel::weight_bytes(const DType& w) const {
-  if (file_weight_bytes && w.name == "gguf:" + file_weight_type) return double(*file_weight_bytes);
+  if (is_file_type(w)) return double(*file_weight_bytes);
   return total_params() * w.bytes_per_elem;
 }
 
 double PlanModel::embd_bytes(const DType& w) const {
-  if (file_embd_bytes && w.name == "gguf:" + file_weight_type) return double(*file_embd_bytes);
+  if (is_file_type(w) && file_embd_bytes) return double(*file_embd_bytes);
   return embd_params() * w.bytes_per_elem;
+}
+
+double PlanModel::lm_head_bytes(const DType& w) const {
+  if (tied_embeddings) return embd_bytes(w);
+  if (is_file_type(w) && file_output_bytes) return double(*file_output_bytes);
+  return lm_head_params() * w.bytes_per_elem;
+}
+
+double PlanModel::body_bytes(const DType& w) const {
+  return weight_bytes(w) - embd_bytes(w) - (tied_embeddings ? 0 : lm_head_bytes(w));
 }
 
 DType PlanModel::default_weight_type() const {
   if (!file_weight_bytes) return dtype_from_name(native_dtype);
-  DType d{"gguf:" + file_weight_type, double(*file_weight_bytes) / total_params(),
-          ComputeClass::kFp16};
+  DType d{"gguf:" + (file_type.empty() ? file_weight_type : file_type),
+          double(*file_weight_bytes) / total_params(), ComputeClass::kFp16};
   if (file_weight_type == "BF16") d.compute = ComputeClass::kBf16;
   if (file_weight_type == "F32") d.compute = ComputeClass::kFp32;
   return d;
@@ -247,6 +265,9 @@ PlanModel PlanModel::from_gguf(const GgufFile& f) {
   }
   m.file_weight_bytes = total;
   if (const GgufTensorInfo* e = f.find_tensor("token_embd.weight")) m.file_embd_bytes = e->n_bytes;
+  if (const GgufTensorInfo* o = f.find_tensor("output.weight")) m.file_output_bytes = o->n_bytes;
+  m.file_type = gguf_file_type_name(f);
+  if (m.file_type == "mixed") m.file_type.clear();  // named by the dominant type instead
   uint64_t best = 0;
   for (const auto& [type, bytes] : by_type)
     if (bytes > best) best = bytes, m.file_weight_type = type;

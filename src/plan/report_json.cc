@@ -60,7 +60,8 @@ ojson to_json(const Plan& p) {
                  {"weight_type", p.in.weight.name},
                  {"weight_bytes", m.weight_bytes(p.in.weight)},
                  {"kv_type", p.in.kv.name},
-                 {"kv_bytes_per_token", m.kv_bytes_per_token(p.in.kv)}};
+                 {"kv_bytes_per_token", m.kv_bytes_per_token(p.in.kv)},
+                 {"spec", ojson::parse(m.to_json())}};
   const Accelerator& c = p.chip;
   ojson chip = {{"id", c.id},
                 {"name", c.name},
