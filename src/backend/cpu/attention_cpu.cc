@@ -30,8 +30,8 @@ void attention_block(GemmTile tile, const AttentionBlock& b, float* scratch) {
   for (int64_t i = 0; i < b.n_q; ++i)
     std::memcpy(qbuf + i * b.group * D, b.q + i * b.q_stride,
                 static_cast<size_t>(b.group * D) * sizeof(float));
-  for (int64_t j = 0; j < n; ++j) gemm_pack_row(b.k_rows[j], D, j, kpanel);
-  gemm_pack_pad(D, n, kpanel);
+  for (int64_t j = 0; j < n; j += kGemmNr)
+    gemm_pack_strip(b.k_rows + j, std::min<int64_t>(kGemmNr, n - j), D, kpanel + j * D);
   gemm_panel(tile, qbuf, rows, D, kpanel, n, s, n);
 
   for (int64_t r = 0; r < rows; ++r) {

@@ -156,16 +156,21 @@ class CpuBackend final : public Backend {
     // prefill: each task dequantizes and packs a panel of weight rows once, then runs
     // the blocked GEMM over all M activation rows (gemm.h).
     const int64_t panel_floats = cpu::gemm_panel_floats(cpu::kGemmPanelRows, K);
-    for (int t = 0; t < pool_.size(); ++t) scratch(t, static_cast<size_t>(panel_floats + K));
+    for (int t = 0; t < pool_.size(); ++t)
+      scratch(t, static_cast<size_t>(panel_floats + cpu::kGemmNr * K));
     const int64_t n_panels = (N + cpu::kGemmPanelRows - 1) / cpu::kGemmPanelRows;
     pool_.run(n_panels, [&](int64_t panel_index, int thread) {
       float* panel = scratch_[static_cast<size_t>(thread)].data();
       float* row_buf = panel + panel_floats;
       const int64_t n0 = panel_index * cpu::kGemmPanelRows;
       const int64_t nr = std::min(cpu::kGemmPanelRows, N - n0);
-      for (int64_t r = 0; r < nr; ++r)
-        cpu::gemm_pack_row(weight_row(w.type, wd + (n0 + r) * row_bytes, K, row_buf), K, r, panel);
-      cpu::gemm_pack_pad(K, nr, panel);
+      for (int64_t s0 = 0; s0 < nr; s0 += cpu::kGemmNr) {
+        const int64_t ns = std::min<int64_t>(cpu::kGemmNr, nr - s0);
+        const float* rows[cpu::kGemmNr];
+        for (int64_t r = 0; r < ns; ++r)
+          rows[r] = weight_row(w.type, wd + (n0 + s0 + r) * row_bytes, K, row_buf + r * K);
+        cpu::gemm_pack_strip(rows, ns, K, panel + s0 * K);
+      }
       cpu::gemm_panel(gemm_tile_, x, M, K, panel, nr, y + n0, N);
     });
   }

@@ -29,17 +29,18 @@ int64_t gemm_panel_floats(int64_t n_rows, int64_t K) {
   return (n_rows + kGemmNr - 1) / kGemmNr * kGemmNr * K;
 }
 
-void gemm_pack_row(const float* row, int64_t K, int64_t r, float* panel) {
-  float* dst = panel + r / kGemmNr * kGemmNr * K + r % kGemmNr;
-  for (int64_t k = 0; k < K; ++k) dst[k * kGemmNr] = row[k];
-}
-
-void gemm_pack_pad(int64_t K, int64_t n_rows, float* panel) {
-  const int64_t j0 = n_rows % kGemmNr;
-  if (j0 == 0) return;
-  float* strip = panel + n_rows / kGemmNr * kGemmNr * K;
-  for (int64_t k = 0; k < K; ++k)
-    std::fill(strip + k * kGemmNr + j0, strip + (k + 1) * kGemmNr, 0.0f);
+// Sequential writes, 16 sequential read streams: much cheaper than scattering each
+// row at a 64-byte stride.
+void gemm_pack_strip(const float* const* rows, int64_t nr, int64_t K, float* strip) {
+  if (nr == kGemmNr) {
+    for (int64_t k = 0; k < K; ++k, strip += kGemmNr)
+      for (int j = 0; j < kGemmNr; ++j) strip[j] = rows[j][k];
+    return;
+  }
+  for (int64_t k = 0; k < K; ++k, strip += kGemmNr) {
+    for (int64_t j = 0; j < nr; ++j) strip[j] = rows[j][k];
+    std::fill(strip + nr, strip + kGemmNr, 0.0f);
+  }
 }
 
 void gemm_panel(GemmTile tile, const float* x, int64_t M, int64_t K, const float* panel,

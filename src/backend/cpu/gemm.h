@@ -27,10 +27,10 @@ GemmTile gemm_tile_avx2();  // nullptr if not compiled in (non-x86 builds)
 // Floats a packed panel of n_rows weight rows of K elements occupies.
 int64_t gemm_panel_floats(int64_t n_rows, int64_t K);
 
-// Writes weight row r (K floats) of a panel into its packed strip; rows of the last
-// strip that are never written must be cleared with gemm_pack_pad.
-void gemm_pack_row(const float* row, int64_t K, int64_t r, float* panel);
-void gemm_pack_pad(int64_t K, int64_t n_rows, float* panel);
+// Packs weight rows rows[0 .. nr) (nr <= kGemmNr, K floats each) as one strip of
+// kGemmNr * K floats, k-major; columns nr .. kGemmNr are zero. Strip s of a panel
+// starts at panel + s * kGemmNr * K.
+void gemm_pack_strip(const float* const* rows, int64_t nr, int64_t K, float* strip);
 
 // y[m * ldy + n] = Σ_k x[m * K + k] · W[n][k] for m < M, n < n_rows, W packed in `panel`.
 void gemm_panel(GemmTile tile, const float* x, int64_t M, int64_t K, const float* panel,
