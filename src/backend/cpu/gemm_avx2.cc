@@ -41,11 +41,12 @@ void tile(int nr, int64_t kc, const float* x, int64_t ldx, const float* p, float
   __m256 a0 = _mm256_setzero_ps(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0,
          a4 = a0, b4 = a0, a5 = a0, b5 = a0;
   const float* x0 = x;
-  const float* x1 = x + ldx;
-  const float* x2 = x + 2 * ldx;
-  const float* x3 = x + 3 * ldx;
-  const float* x4 = x + 4 * ldx;
-  const float* x5 = x + 5 * ldx;
+  // Rows past MR alias row 0 (never read), so no pointer leaves the array.
+  const float* x1 = x + (MR > 1 ? ldx : 0);
+  const float* x2 = x + (MR > 2 ? 2 * ldx : 0);
+  const float* x3 = x + (MR > 3 ? 3 * ldx : 0);
+  const float* x4 = x + (MR > 4 ? 4 * ldx : 0);
+  const float* x5 = x + (MR > 5 ? 5 * ldx : 0);
   for (int64_t k = 0; k < kc; ++k, p += kGemmNr) {
     const __m256 w0 = _mm256_loadu_ps(p), w1 = _mm256_loadu_ps(p + 8);
     __m256 v = _mm256_broadcast_ss(x0 + k);
