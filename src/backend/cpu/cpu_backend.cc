@@ -145,11 +145,13 @@ class CpuBackend final : public Backend {
     const auto* wd = static_cast<const uint8_t*>(w.data);
     const cpu::RowDot fused = M <= kFusedMaxRows ? k_.row_dot(w.type) : nullptr;
     if (fused) {  // decode: weights streamed once, dequantized in registers
+      float* xs = scratch(0, static_cast<size_t>(M * (K / 32)));
+      cpu::block_sums_32(x, K, M, K, xs);
       const int64_t rows_per_task = 16;
       pool_.run((N + rows_per_task - 1) / rows_per_task, [&](int64_t task, int) {
         const int64_t n1 = std::min(N, (task + 1) * rows_per_task);
         for (int64_t n = task * rows_per_task; n < n1; ++n)
-          fused(wd + n * row_bytes, x, K, static_cast<int>(M), K, y + n, N);
+          fused(wd + n * row_bytes, x, K, static_cast<int>(M), K, y + n, N, xs, K / 32);
       });
       return;
     }

@@ -24,10 +24,24 @@ using DotRows = void (*)(const float* a, const float* x, int64_t n, int64_t ldx,
 // y[m * ldy] = Σ_i W[i] · x[m * ldx + i] for m < M: one weight row of K elements
 // in GGUF blocks against M f32 activation rows, dequantized in registers once
 // per block and shared by all M rows (the decode path: weights read once).
+// xs[m * ldxs + b] = Σ x[m * ldx + 32b .. 32b + 32) for b < K / 32 (block_sums_32):
+// types with an offset (Q4_1, Q5_1, Q4_K) use it instead of re-adding x per row.
 // Any M >= 1 works; groups of kRowDotRows rows share one dequantization.
 using RowDot = void (*)(const uint8_t* w, const float* x, int64_t ldx, int M, int64_t K, float* y,
-                        int64_t ldy);
+                        int64_t ldy, const float* xs, int64_t ldxs);
 inline constexpr int kRowDotRows = 4;
+
+// xs[m * (K / 32) + b] = Σ of block b of activation row m (the xs of RowDot).
+inline void block_sums_32(const float* x, int64_t ldx, int64_t M, int64_t K, float* xs) {
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t b = 0; b < K / 32; ++b) {
+      const float* p = x + m * ldx + 32 * b;
+      float s[4] = {};
+      for (int i = 0; i < 32; i += 4)
+        for (int l = 0; l < 4; ++l) s[l] += p[i + l];
+      xs[m * (K / 32) + b] = (s[0] + s[1]) + (s[2] + s[3]);
+    }
+}
 
 struct Kernels {
   const char* name;  // "avx2", "scalar"

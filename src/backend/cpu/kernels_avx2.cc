@@ -213,16 +213,11 @@ inline void dot_group(const __m256* v, const float* x, int64_t ldx, __m256 scale
   }
 }
 
-// acc[m] += mn · Σ x[m][0 .. 32): the offset term of Q4_1 / Q4_K.
+// mt[m] += mn · xs[m][0]: the offset term of Q4_1 / Q5_1 / Q4_K, from the
+// precomputed sum of the activation block (the same for every weight row).
 template <int M>
-inline void add_min(const float* x, int64_t ldx, __m256 mn, __m256* acc) {
-  for (int m = 0; m < M; ++m) {
-    const float* xm = x + m * ldx;
-    const __m256 s =
-        _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xm), _mm256_loadu_ps(xm + 8)),
-                      _mm256_add_ps(_mm256_loadu_ps(xm + 16), _mm256_loadu_ps(xm + 24)));
-    acc[m] = _mm256_fmadd_ps(mn, s, acc[m]);
-  }
+inline void add_min(const float* xs, int64_t ldxs, float mn, float* mt) {
+  for (int m = 0; m < M; ++m) mt[m] += mn * xs[m * ldxs];
 }
 
 // 16 bytes (signed or unsigned) -> 2 float vectors.
@@ -245,7 +240,8 @@ inline void nibbles(const uint8_t* qs, __m128i* lo, __m128i* hi) {
 
 struct FusedQ4_0 {
   template <int M>
-  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy,
+                  const float* xs, int64_t ldxs) {
     Accs<M> acc;
     const __m128i eight = _mm_set1_epi8(8);
     for (int64_t i = 0; i < K / 32; ++i, w += 18) {
@@ -262,8 +258,10 @@ struct FusedQ4_0 {
 
 struct FusedQ4_1 {
   template <int M>
-  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy,
+                  const float* xs, int64_t ldxs) {
     Accs<M> acc;
+    float mt[M] = {};
     for (int64_t i = 0; i < K / 32; ++i, w += 20) {
       __m128i lo, hi;
       nibbles(w + 4, &lo, &hi);
@@ -271,15 +269,16 @@ struct FusedQ4_1 {
       u8x16(lo, v);
       u8x16(hi, v + 2);
       dot_group<M>(v, x + 32 * i, ldx, _mm256_set1_ps(f16(w)), acc.set(i));
-      add_min<M>(x + 32 * i, ldx, _mm256_set1_ps(f16(w + 2)), acc.set(i));
+      add_min<M>(xs + i, ldxs, f16(w + 2), mt);
     }
-    acc.store(y, ldy, nullptr);
+    acc.store(y, ldy, mt);
   }
 };
 
 struct FusedQ8_0 {
   template <int M>
-  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy,
+                  const float* xs, int64_t ldxs) {
     Accs<M> acc;
     for (int64_t i = 0; i < K / 32; ++i, w += 34) {
       __m256 v[4];
@@ -294,7 +293,8 @@ struct FusedQ8_0 {
 
 struct FusedQ5_0 {
   template <int M>
-  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy,
+                  const float* xs, int64_t ldxs) {
     Accs<M> acc;
     for (int64_t i = 0; i < K / 32; ++i, w += 22) {
       const __m256i q = _mm256_sub_epi8(q5_values(w + 2, w + 6), _mm256_set1_epi8(16));
@@ -309,17 +309,19 @@ struct FusedQ5_0 {
 
 struct FusedQ5_1 {
   template <int M>
-  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy,
+                  const float* xs, int64_t ldxs) {
     Accs<M> acc;
+    float mt[M] = {};
     for (int64_t i = 0; i < K / 32; ++i, w += 24) {
       const __m256i q = q5_values(w + 4, w + 8);
       __m256 v[4];
       u8x16(_mm256_castsi256_si128(q), v);
       u8x16(_mm256_extracti128_si256(q, 1), v + 2);
       dot_group<M>(v, x + 32 * i, ldx, _mm256_set1_ps(f16(w)), acc.set(i));
-      add_min<M>(x + 32 * i, ldx, _mm256_set1_ps(f16(w + 2)), acc.set(i));
+      add_min<M>(xs + i, ldxs, f16(w + 2), mt);
     }
-    acc.store(y, ldy, nullptr);
+    acc.store(y, ldy, mt);
   }
 };
 
@@ -327,8 +329,10 @@ struct FusedQ5_1 {
 // d·scale_j and offset by -dmin·min_j.
 struct FusedQ4_K {
   template <int M>
-  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy,
+                  const float* xs, int64_t ldxs) {
     Accs<M> acc;
+    float mt[M] = {};
     const __m256i mask = _mm256_set1_epi8(0x0f);
     for (int64_t b = 0; b < K / 256; ++b, w += 144, x += 256) {
       const float d = f16(w), dmin = f16(w + 2);
@@ -344,18 +348,19 @@ struct FusedQ4_K {
           u8x16(_mm256_extracti128_si256(q, 1), v + 2);
           __m256* a = acc.set(j);
           dot_group<M>(v, x + 32 * j, ldx, _mm256_set1_ps(d * sc), a);
-          add_min<M>(x + 32 * j, ldx, _mm256_set1_ps(-dmin * mn), a);
+          add_min<M>(xs + 8 * b + j, ldxs, -dmin * mn, mt);
         }
       }
     }
-    acc.store(y, ldy, nullptr);
+    acc.store(y, ldy, mt);
   }
 };
 
 // Q6_K: layout as dequant_q6_k; each 16 elements have their own int8 scale.
 struct FusedQ6_K {
   template <int M>
-  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy,
+                  const float* xs, int64_t ldxs) {
     Accs<M> acc;
     const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x03);
     for (int64_t b = 0; b < K / 256; ++b, w += 210, x += 256) {
@@ -403,7 +408,8 @@ struct FusedFloat {
     }
   }
   template <int M>
-  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy) {
+  static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy,
+                  const float* xs, int64_t ldxs) {
     Accs<M> acc;
     const __m256 one = _mm256_set1_ps(1.0f);
     int64_t i = 0;
@@ -420,22 +426,23 @@ struct FusedFloat {
 };
 
 template <typename T>
-void fused(const uint8_t* w, const float* x, int64_t ldx, int M, int64_t K, float* y, int64_t ldy) {
+void fused(const uint8_t* w, const float* x, int64_t ldx, int M, int64_t K, float* y, int64_t ldy,
+           const float* xs, int64_t ldxs) {
   for (int m0 = 0; m0 < M; m0 += kRowDotRows) {
     const float* xm = x + m0 * ldx;
     float* ym = y + m0 * ldy;
     switch (std::min(kRowDotRows, M - m0)) {
       case 1:
-        T::template run<1>(w, xm, ldx, K, ym, ldy);
+        T::template run<1>(w, xm, ldx, K, ym, ldy, xs + m0 * ldxs, ldxs);
         break;
       case 2:
-        T::template run<2>(w, xm, ldx, K, ym, ldy);
+        T::template run<2>(w, xm, ldx, K, ym, ldy, xs + m0 * ldxs, ldxs);
         break;
       case 3:
-        T::template run<3>(w, xm, ldx, K, ym, ldy);
+        T::template run<3>(w, xm, ldx, K, ym, ldy, xs + m0 * ldxs, ldxs);
         break;
       default:
-        T::template run<4>(w, xm, ldx, K, ym, ldy);
+        T::template run<4>(w, xm, ldx, K, ym, ldy, xs + m0 * ldxs, ldxs);
         break;
     }
   }
