@@ -185,9 +185,13 @@ void dequant_q6_k(const uint8_t* src, float* dst, int64_t n) {
 // offset), so the dequantization is shared by up to kRowDotRows rows. With one or
 // two rows, even and odd groups use separate accumulators so the loop-carried
 // FMA latency is hidden.
+// Weight bytes ahead of the current block to prefetch (the rows of a task are
+// contiguous, so this runs ahead into the next rows too).
+constexpr int kPrefetchBytes = 1024;
+
 template <int M>
 struct Accs {
-  static constexpr int kSets = M <= 2 ? 2 : 1;
+  static constexpr int kSets = 1;  // 2 (even / odd groups) spilled acc to the stack
   __m256 a[kSets * M];
   Accs() {
     for (__m256& v : a) v = _mm256_setzero_ps();
@@ -245,6 +249,7 @@ struct FusedQ4_0 {
     Accs<M> acc;
     const __m128i eight = _mm_set1_epi8(8);
     for (int64_t i = 0; i < K / 32; ++i, w += 18) {
+      _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes, _MM_HINT_T0);
       __m128i lo, hi;
       nibbles(w + 2, &lo, &hi);
       __m256 v[4];
@@ -263,6 +268,7 @@ struct FusedQ4_1 {
     Accs<M> acc;
     float mt[M] = {};
     for (int64_t i = 0; i < K / 32; ++i, w += 20) {
+      _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes, _MM_HINT_T0);
       __m128i lo, hi;
       nibbles(w + 4, &lo, &hi);
       __m256 v[4];
@@ -281,6 +287,7 @@ struct FusedQ8_0 {
                   const float* xs, int64_t ldxs) {
     Accs<M> acc;
     for (int64_t i = 0; i < K / 32; ++i, w += 34) {
+      _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes, _MM_HINT_T0);
       __m256 v[4];
       for (int g = 0; g < 4; ++g)
         v[g] = _mm256_cvtepi32_ps(
@@ -297,6 +304,7 @@ struct FusedQ5_0 {
                   const float* xs, int64_t ldxs) {
     Accs<M> acc;
     for (int64_t i = 0; i < K / 32; ++i, w += 22) {
+      _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes, _MM_HINT_T0);
       const __m256i q = _mm256_sub_epi8(q5_values(w + 2, w + 6), _mm256_set1_epi8(16));
       __m256 v[4];
       s8x16(_mm256_castsi256_si128(q), v);
@@ -314,6 +322,7 @@ struct FusedQ5_1 {
     Accs<M> acc;
     float mt[M] = {};
     for (int64_t i = 0; i < K / 32; ++i, w += 24) {
+      _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes, _MM_HINT_T0);
       const __m256i q = q5_values(w + 4, w + 8);
       __m256 v[4];
       u8x16(_mm256_castsi256_si128(q), v);
@@ -337,6 +346,7 @@ struct FusedQ4_K {
     for (int64_t b = 0; b < K / 256; ++b, w += 144, x += 256) {
       const float d = f16(w), dmin = f16(w + 2);
       for (int c = 0; c < 4; ++c) {
+        _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes + 48 * c, _MM_HINT_T0);
         const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 16 + 32 * c));
         for (int h = 0; h < 2; ++h) {
           const int j = 2 * c + h;
@@ -369,6 +379,9 @@ struct FusedQ6_K {
       for (int h = 0; h < 2; ++h) {
         const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 128 + 32 * h));
         for (int s = 0; s < 4; ++s) {
+          if (s % 2 == 0)
+            _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes + 64 * (h * 2 + s / 2),
+                         _MM_HINT_T0);
           const __m256i ql =
               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 64 * h + 32 * (s % 2)));
           const __m256i lo = _mm256_and_si256(s / 2 ? _mm256_srli_epi16(ql, 4) : ql, m4);
@@ -414,6 +427,8 @@ struct FusedFloat {
     const __m256 one = _mm256_set1_ps(1.0f);
     int64_t i = 0;
     for (; i + 32 <= K; i += 32) {
+      _mm_prefetch(reinterpret_cast<const char*>(w) + (kHalf ? 2 : 4) * i + kPrefetchBytes,
+                   _MM_HINT_T0);
       __m256 v[4];
       for (int g = 0; g < 4; ++g) v[g] = load8(w, i + 8 * g);
       dot_group<M>(v, x + i, ldx, one, acc.set(i / 32));
