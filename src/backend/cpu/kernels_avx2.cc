@@ -182,16 +182,15 @@ void dequant_q6_k(const uint8_t* src, float* dst, int64_t n) {
 // Fused decode kernels. Each 32-element group of a weight row is expanded once
 // into 4 vectors of its integer values (as floats); every activation row m then
 // takes t = Σ q·x over the group and adds scale·t (plus min·Σx for types with an
-// offset), so the dequantization is shared by up to kRowDotRows rows. With one or
-// two rows, even and odd groups use separate accumulators so the loop-carried
-// FMA latency is hidden.
+// offset), so the dequantization is shared by up to kRowDotRows rows. One
+// accumulator per row: the group's own work hides the loop-carried FMA latency.
 // Weight bytes ahead of the current block to prefetch (the rows of a task are
 // contiguous, so this runs ahead into the next rows too).
 constexpr int kPrefetchBytes = 1024;
 
 template <int M>
 struct Accs {
-  static constexpr int kSets = 1;  // 2 (even / odd groups) spilled acc to the stack
+  static constexpr int kSets = 1;  // 2 (even / odd groups) spilled to the stack: slower
   __m256 a[kSets * M];
   Accs() {
     for (__m256& v : a) v = _mm256_setzero_ps();
