@@ -157,15 +157,21 @@ class CpuBackend final : public Backend {
     }
     // prefill: each task dequantizes and packs a panel of weight rows once, then runs
     // the blocked GEMM over all M activation rows (gemm.h).
-    const int64_t panel_floats = cpu::gemm_panel_floats(cpu::kGemmPanelRows, K);
+    // Panels as wide as allowed (activations are re-read once per panel), their
+    // count a multiple of the thread count (no thread idles at the end).
+    int64_t n_panels = (N + cpu::kGemmPanelRows - 1) / cpu::kGemmPanelRows;
+    n_panels = (n_panels + pool_.size() - 1) / pool_.size() * pool_.size();
+    const int64_t panel_rows =
+        ((N + n_panels - 1) / n_panels + cpu::kGemmNr - 1) / cpu::kGemmNr * cpu::kGemmNr;
+    n_panels = (N + panel_rows - 1) / panel_rows;
+    const int64_t panel_floats = cpu::gemm_panel_floats(panel_rows, K);
     for (int t = 0; t < pool_.size(); ++t)
       scratch(t, static_cast<size_t>(panel_floats + cpu::kGemmNr * K));
-    const int64_t n_panels = (N + cpu::kGemmPanelRows - 1) / cpu::kGemmPanelRows;
     pool_.run(n_panels, [&](int64_t panel_index, int thread) {
       float* panel = scratch_[static_cast<size_t>(thread)].data();
       float* row_buf = panel + panel_floats;
-      const int64_t n0 = panel_index * cpu::kGemmPanelRows;
-      const int64_t nr = std::min(cpu::kGemmPanelRows, N - n0);
+      const int64_t n0 = panel_index * panel_rows;
+      const int64_t nr = std::min(panel_rows, N - n0);
       for (int64_t s0 = 0; s0 < nr; s0 += cpu::kGemmNr) {
         const int64_t ns = std::min<int64_t>(cpu::kGemmNr, nr - s0);
         const float* rows[cpu::kGemmNr];

@@ -1,6 +1,6 @@
 // The cpu backend's prefill GEMM: y[M][N] = x[M][K] · W[N][K]ᵀ in f32 with f32
 // accumulation, for M above the fused decode path. Weights are dequantized once
-// per panel of kGemmPanelRows rows and packed k-major in strips of kGemmNr
+// per panel of up to kGemmPanelRows rows and packed k-major in strips of kGemmNr
 // columns; a register-blocked tile kernel (kGemmMr x kGemmNr outputs) broadcasts
 // activations against a packed strip, K blocked by kGemmKc so the strip stays in
 // L1. Classic Goto/BLIS blocking; the tile kernel is chosen at run time (AVX2+FMA
@@ -11,10 +11,10 @@
 
 namespace pivot::cpu {
 
-inline constexpr int kGemmMr = 6;              // activation rows per tile
-inline constexpr int kGemmNr = 16;             // weight rows (output columns) per strip
-inline constexpr int64_t kGemmKc = 128;        // K elements per block
-inline constexpr int64_t kGemmPanelRows = 32;  // weight rows per panel (one pool task)
+inline constexpr int kGemmMr = 6;               // activation rows per tile
+inline constexpr int kGemmNr = 16;              // weight rows (output columns) per strip
+inline constexpr int64_t kGemmKc = 128;         // K elements per block
+inline constexpr int64_t kGemmPanelRows = 128;  // most weight rows per panel (one pool task)
 
 // c[i * ldc + j] = (accumulate ? c[i * ldc + j] : 0) + Σ_{k < kc} x[i * ldx + k] · p[k * kGemmNr +
 // j] for i < mr (1..kGemmMr), j < nr (1..kGemmNr); p is one packed strip block.
