@@ -84,6 +84,9 @@ struct PlanModel {
   DType default_weight_type() const;
   // True when `w` is default_weight_type() of a GGUF-derived model (exact bytes).
   bool is_file_type(const DType& w) const;
+  // `--weight NAME`: the file's own exact bytes when NAME is empty or the file's
+  // type name (Q4_K_M for a Q4_K_M file, any case), else dtype_from_name(NAME).
+  DType weight_type(std::string_view name) const;
 
   // The model's planner inputs as JSON (the fields above; `pivot bench --json`
   // stores it as "plan_model" so calibration files are self-contained), and back.

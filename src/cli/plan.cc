@@ -103,7 +103,7 @@ Efficiency efficiency_for(const Context& c, const Accelerator& chip) {
 
 PlanInputs inputs_for(const Context& c, const PlanModel& m) {
   PlanInputs in;
-  in.weight = c.o.weight.empty() ? m.default_weight_type() : dtype_from_name(c.o.weight);
+  in.weight = m.weight_type(c.o.weight);
   in.kv = dtype_from_name(c.o.kv);
   in.batch = c.o.batch;
   in.prompt = c.o.prompt;

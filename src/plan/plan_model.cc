@@ -203,6 +203,15 @@ double PlanModel::body_bytes(const DType& w) const {
   return weight_bytes(w) - embd_bytes(w) - (tied_embeddings ? 0 : lm_head_bytes(w));
 }
 
+DType PlanModel::weight_type(std::string_view name) const {
+  if (name.empty()) return default_weight_type();
+  if (file_weight_bytes) {
+    const std::string u = upper(name), own = file_type.empty() ? file_weight_type : file_type;
+    if (u == own || u == "GGUF:" + own) return default_weight_type();
+  }
+  return dtype_from_name(name);
+}
+
 DType PlanModel::default_weight_type() const {
   if (!file_weight_bytes) return dtype_from_name(native_dtype);
   DType d{"gguf:" + (file_type.empty() ? file_weight_type : file_type),

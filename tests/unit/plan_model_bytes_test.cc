@@ -63,6 +63,9 @@ TEST(PlanModelBytes, TiedFilePricesEachTensorAtItsOwnType) {
   EXPECT_EQ(m.file_weight_type, "F32");  // the type holding the most bytes
   EXPECT_TRUE(m.is_file_type(w));
   EXPECT_FALSE(m.is_file_type(dtype_from_name("Q4_K_M")));
+  EXPECT_EQ(m.weight_type("q4_k_m").name, "gguf:Q4_K_M");  // --weight naming the file's type
+  EXPECT_EQ(m.weight_type("").name, "gguf:Q4_K_M");
+  EXPECT_EQ(m.weight_type("Q4_K").name, "Q4_K");
   EXPECT_DOUBLE_EQ(m.weight_bytes(w), 4232);
   EXPECT_DOUBLE_EQ(m.embd_bytes(w), 136);
   EXPECT_DOUBLE_EQ(m.lm_head_bytes(w), 136);  // tied: the table is the LM head

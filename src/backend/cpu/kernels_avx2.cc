@@ -244,7 +244,7 @@ inline void nibbles(const uint8_t* qs, __m128i* lo, __m128i* hi) {
 struct FusedQ4_0 {
   template <int M>
   static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy,
-                  const float* xs, int64_t ldxs) {
+                  [[maybe_unused]] const float* xs, [[maybe_unused]] int64_t ldxs) {
     Accs<M> acc;
     const __m128i eight = _mm_set1_epi8(8);
     for (int64_t i = 0; i < K / 32; ++i, w += 18) {
@@ -283,7 +283,7 @@ struct FusedQ4_1 {
 struct FusedQ8_0 {
   template <int M>
   static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy,
-                  const float* xs, int64_t ldxs) {
+                  [[maybe_unused]] const float* xs, [[maybe_unused]] int64_t ldxs) {
     Accs<M> acc;
     for (int64_t i = 0; i < K / 32; ++i, w += 34) {
       _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes, _MM_HINT_T0);
@@ -300,7 +300,7 @@ struct FusedQ8_0 {
 struct FusedQ5_0 {
   template <int M>
   static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy,
-                  const float* xs, int64_t ldxs) {
+                  [[maybe_unused]] const float* xs, [[maybe_unused]] int64_t ldxs) {
     Accs<M> acc;
     for (int64_t i = 0; i < K / 32; ++i, w += 22) {
       _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes, _MM_HINT_T0);
@@ -369,7 +369,7 @@ struct FusedQ4_K {
 struct FusedQ6_K {
   template <int M>
   static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy,
-                  const float* xs, int64_t ldxs) {
+                  [[maybe_unused]] const float* xs, [[maybe_unused]] int64_t ldxs) {
     Accs<M> acc;
     const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x03);
     for (int64_t b = 0; b < K / 256; ++b, w += 210, x += 256) {
@@ -421,7 +421,7 @@ struct FusedFloat {
   }
   template <int M>
   static void run(const uint8_t* w, const float* x, int64_t ldx, int64_t K, float* y, int64_t ldy,
-                  const float* xs, int64_t ldxs) {
+                  [[maybe_unused]] const float* xs, [[maybe_unused]] int64_t ldxs) {
     Accs<M> acc;
     const __m256 one = _mm256_set1_ps(1.0f);
     int64_t i = 0;
