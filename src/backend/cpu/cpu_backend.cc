@@ -426,12 +426,24 @@ class CpuBackend final : public Backend {
     const float* a = f32(op.src[0]);
     const float* b = f32(op.src[1]);
     float* d = f32(op.dst);
+    // The activations call exp/tanh per element: in prefill (n = tokens x n_ff) they
+    // are worth spreading over the threads; each element is independent.
+    auto parallel = [&](auto f) {
+      constexpr int64_t kChunk = 8192;
+      if (n < 2 * kChunk) return f(int64_t{0}, n);
+      pool_.run((n + kChunk - 1) / kChunk,
+                [&](int64_t c, int) { f(c * kChunk, std::min(n, (c + 1) * kChunk)); });
+    };
     switch (op.kind) {
       case OpKind::kSiluMul:
-        for (int64_t i = 0; i < n; ++i) d[i] = a[i] / (1.0f + std::exp(-a[i])) * b[i];
+        parallel([&](int64_t i0, int64_t i1) {
+          for (int64_t i = i0; i < i1; ++i) d[i] = a[i] / (1.0f + std::exp(-a[i])) * b[i];
+        });
         break;
       case OpKind::kGeluMul:
-        for (int64_t i = 0; i < n; ++i) d[i] = gelu_tanh(a[i]) * b[i];
+        parallel([&](int64_t i0, int64_t i1) {
+          for (int64_t i = i0; i < i1; ++i) d[i] = gelu_tanh(a[i]) * b[i];
+        });
         break;
       case OpKind::kAdd:
         if (nb == n) {
