@@ -51,6 +51,12 @@ struct Efficiency {
   double decode_compute = 0;  // decode-step FLOPs (matrix-vector products at small batch)
   double attention_or_default() const { return attention > 0 ? attention : compute; }
   double decode_compute_or_default() const { return decode_compute > 0 ? decode_compute : compute; }
+  // Per-step weight preparation in prefill, in ns per weight parameter: engines that
+  // dequantize and pack each weight panel once per step before a float GEMM (pivot's
+  // cpu backend, dequantize + cuBLAS) pay it whatever the prompt length, which is why
+  // short prompts run fewer tokens/s. 0: not modelled (catalog default; calibration
+  // fits it when the measurements show it).
+  double prefill_weight_ns = 0;
   double bandwidth = 0.8;      // of peak memory bandwidth (memory-bound ops: decode)
   double link = 0.8;           // of link_per_peer_gbs (collectives)
   double link_latency_us = 5;  // per ring step

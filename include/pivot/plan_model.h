@@ -144,6 +144,7 @@ struct StepCost {
   int n_allreduce = 0;                  // all-reduces per step (2 per layer under TP)
   int n_all_to_all = 0;                 // per step under expert parallelism (2 per MoE layer)
   double routed_weight_bytes = 0;       // part of weight_bytes that is routed experts
+  double prep_params = 0;  // body weight parameters the step's GEMMs read (prefill only)
   double bytes() const { return weight_bytes + kv_bytes + act_bytes; }
 };
 

@@ -194,9 +194,10 @@ void print_plan(const Plan& p) {
       val(s.prefill_tokens_per_s_per_chip, "%.0f").c_str(),
       val(s.output_tokens_per_s_per_chip).c_str(), val(s.tokens_per_s_per_watt, "%.3f").c_str());
   std::printf(
-      "  efficiency compute %.2f (attention %.2f, decode %.2f), bandwidth %.2f, link %.2f: %s\n",
+      "  efficiency compute %.2f (attention %.2f, decode %.2f, prefill weight prep %.2f "
+      "ns/param), bandwidth %.2f, link %.2f: %s\n",
       p.eff.compute, p.eff.attention_or_default(), p.eff.decode_compute_or_default(),
-      p.eff.bandwidth, p.eff.link, p.eff.source.c_str());
+      p.eff.prefill_weight_ns, p.eff.bandwidth, p.eff.link, p.eff.source.c_str());
   for (const auto& a : p.assumptions) std::printf("  assumes    %s\n", a.c_str());
   for (const auto& x : p.missing) std::printf("  MISSING    %s\n", x.c_str());
 }
@@ -261,9 +262,10 @@ void print_calibration(const Calibration& c) {
         val(r.error_loo * 100, "%+.0f%%").c_str());
   for (const auto& [backend, e] : c.fitted)
     std::printf(
-        "  fitted %s: compute %.3f, attention %.3f, decode compute %.3f, bandwidth %.3f (%s)\n",
-        backend.c_str(), e.compute, e.attention_or_default(), e.decode_compute_or_default(),
-        e.bandwidth, e.source.c_str());
+        "  fitted %s: compute %.3f, attention %.3f, prefill weight prep %.3f ns/param, decode "
+        "compute %.3f, bandwidth %.3f (%s)\n",
+        backend.c_str(), e.compute, e.attention_or_default(), e.prefill_weight_ns,
+        e.decode_compute_or_default(), e.bandwidth, e.source.c_str());
   for (const auto& n : c.notes) std::printf("  note: %s\n", n.c_str());
 }
 

@@ -1,9 +1,11 @@
 // Efficiency factors fitted to bench measurements. Method: include/pivot/plan_calibrate.h.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <tuple>
+#include <vector>
 
 #include "pivot/error.h"
 #include "pivot/plan_calibrate.h"
@@ -150,29 +152,79 @@ struct Sample {
   std::string phase;            // "pp" | "tg"
   double measured_s;            // per step (pp: the whole prompt; tg: one token)
   double mm_s = 0, attn_s = 0;  // pp: matmul / attention compute time at efficiency 1
+  double prep_s = 0;            // pp: weight preparation time at 1 ns per parameter
   double scale = 0;             // tg: measured tokens/s ÷ predicted at the defaults
 };
 
-// pp: minimise Σ((a·mm + b·attn) / measured − 1)² (relative error) over a = 1/e_matmul,
-// b = 1/e_attention; falls back to one factor (a = b, geometric mean) when fewer than
-// three samples or the two columns are not separable (a or b <= 0).
-std::pair<double, double> fit_prefill(const std::vector<const Sample*>& s) {
-  if (s.size() >= 3) {
-    double xx = 0, xy = 0, yy = 0, x1 = 0, y1 = 0;
-    for (const Sample* p : s) {
-      const double x = p->mm_s / p->measured_s, y = p->attn_s / p->measured_s;
-      xx += x * x, xy += x * y, yy += y * y, x1 += x, y1 += y;
+// Least squares on the relative error: minimise Σ(Σ_k c_k·col_k / measured − 1)² over
+// the columns in `use` (normal equations, at most 3x3). nullopt if singular.
+std::optional<std::vector<double>> lsq(const std::vector<std::vector<double>>& cols,
+                                       const std::vector<int>& use) {
+  const size_t n = use.size();
+  std::vector<std::vector<double>> A(n, std::vector<double>(n + 1, 0));
+  for (size_t r = 0; r < cols[0].size(); ++r)
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t j = 0; j < n; ++j) A[i][j] += cols[use[i]][r] * cols[use[j]][r];
+      A[i][n] += cols[use[i]][r];
     }
-    const double det = xx * yy - xy * xy;
-    if (det > 1e-12 * xx * yy) {
-      const double a = (x1 * yy - y1 * xy) / det, b = (y1 * xx - x1 * xy) / det;
-      if (a > 0 && b > 0) return {1 / a, 1 / b};
-    }
+  for (size_t i = 0; i < n; ++i) {  // Gauss-Jordan with partial pivoting
+    size_t piv = i;
+    for (size_t k = i + 1; k < n; ++k)
+      if (std::fabs(A[k][i]) > std::fabs(A[piv][i])) piv = k;
+    std::swap(A[i], A[piv]);
+    if (std::fabs(A[i][i]) < 1e-9 * std::fabs(A[0][0])) return std::nullopt;
+    for (size_t k = 0; k < n; ++k)
+      if (k != i) {
+        const double f = A[k][i] / A[i][i];
+        for (size_t j = i; j <= n; ++j) A[k][j] -= f * A[i][j];
+      }
   }
+  std::vector<double> x(n);
+  for (size_t i = 0; i < n; ++i) x[i] = A[i][n] / A[i][i];
+  return x;
+}
+
+struct PrefillFit {
+  double compute, attention, weight_ns;
+};
+
+// pp: t = a·mm + b·attn + c·prep, with a = 1/e_matmul, b = 1/e_attention and c the
+// weight preparation in ns per parameter, fitted by least squares on the relative
+// time error. Every subset of {b, c} beside a is tried (a term left out: b = a, or
+// c = 0) and the valid fit (coefficients > 0, efficiencies <= 1) with the least
+// squared error wins;
+// with under three samples, or none valid, one factor for all (geometric mean).
+PrefillFit fit_prefill(const std::vector<const Sample*>& s) {
+  std::vector<std::vector<double>> cols(4);  // mm, attn, prep, mm + attn
+  for (const Sample* p : s) {
+    cols[0].push_back(p->mm_s / p->measured_s);
+    cols[1].push_back(p->attn_s / p->measured_s);
+    cols[2].push_back(p->prep_s / p->measured_s);
+    cols[3].push_back((p->mm_s + p->attn_s) / p->measured_s);
+  }
+  std::optional<PrefillFit> best;
+  double best_err = 0;
+  if (s.size() >= 3)
+    for (const std::vector<int>& use : {std::vector<int>{0, 1, 2}, {0, 1}, {3, 2}}) {
+      if (use.size() > s.size()) continue;
+      auto x = lsq(cols, use);
+      if (!x || std::any_of(x->begin(), x->end(), [](double v) { return !(v > 0); })) continue;
+      PrefillFit f{1 / (*x)[0], use[1] == 1 ? 1 / (*x)[1] : 1 / (*x)[0], 0};
+      if (f.compute > 1 || f.attention > 1) continue;  // above peak: not a physical fit
+      if (use.back() == 2) f.weight_ns = x->back();
+      double err = 0;
+      for (size_t r = 0; r < s.size(); ++r) {
+        double pred = 0;
+        for (size_t k = 0; k < use.size(); ++k) pred += (*x)[k] * cols[use[k]][r];
+        err += (pred - 1) * (pred - 1);
+      }
+      if (!best || err < best_err) best = f, best_err = err;
+    }
+  if (best) return *best;
   std::vector<double> implied;
   for (const Sample* p : s) implied.push_back((p->mm_s + p->attn_s) / p->measured_s);
   const double e = geomean(implied);
-  return {e, e};
+  return {e, e, 0};
 }
 
 }  // namespace
@@ -213,17 +265,21 @@ Calibration calibrate(const std::vector<BenchRecord>& records, const Catalog& ca
     const Case& c = cases[i];
     const Efficiency e0 = catalog.efficiency(c.chip);
     if (c.rec.pp.tokens_per_s > 0) {
-      Efficiency unit = e0, half_attn = e0;
-      unit.compute = unit.attention = 1;
-      half_attn.compute = 1, half_attn.attention = 0.5;
+      Efficiency unit = e0, half_attn = e0, prep = e0;
+      unit.compute = unit.attention = 1, unit.prefill_weight_ns = 0;
+      half_attn = prep = unit;
+      half_attn.attention = 0.5;
+      prep.prefill_weight_ns = 1;
       Plan p1 = make_plan(c.model, c.chip, unit, pp_inputs(c));
       Plan p2 = make_plan(c.model, c.chip, half_attn, pp_inputs(c));
+      Plan p3 = make_plan(c.model, c.chip, prep, pp_inputs(c));
       if (!known(p1.prefill.compute_s) || !known(p2.prefill.compute_s))
         fail("%s: cannot predict pp: catalog inputs missing for %s", c.rec.path.c_str(),
              c.chip.id.c_str());
       Sample s{i, "pp", double(c.rec.pp.n_tokens) / c.rec.pp.tokens_per_s};
       s.attn_s = p2.prefill.compute_s - p1.prefill.compute_s;
       s.mm_s = p1.prefill.compute_s - s.attn_s;
+      s.prep_s = p3.prefill.compute_s - p1.prefill.compute_s;
       if (predict(c, "pp", e0).bound == "compute")
         samples.push_back(s);
       else
@@ -256,7 +312,10 @@ Calibration calibrate(const std::vector<BenchRecord>& records, const Catalog& ca
     }
     if (pp.empty() && tg.empty()) return std::nullopt;
     Efficiency e = base;
-    if (!pp.empty()) std::tie(e.compute, e.attention) = fit_prefill(pp);
+    if (!pp.empty()) {
+      const PrefillFit f = fit_prefill(pp);
+      e.compute = f.compute, e.attention = f.attention, e.prefill_weight_ns = f.weight_ns;
+    }
     if (!tg.empty()) {  // one factor on both decode terms: time scales by exactly 1/s
       const double s = geomean(tg);
       e.decode_compute = base.decode_compute_or_default() * s;

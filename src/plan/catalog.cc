@@ -103,6 +103,7 @@ Efficiency read_efficiency(const json& j, const std::string& where) {
   for (auto [key, out] :
        {std::pair{"attention", &e.attention}, {"decode_compute", &e.decode_compute}})
     if (j.contains(key)) get(key, *out, 1);  // optional op classes
+  if (j.contains("prefill_weight_ns")) get("prefill_weight_ns", e.prefill_weight_ns, 1e6);
   e.source = j.value("source", "");
   if (e.source.empty()) fail("%s: missing field 'source'", where.c_str());
   return e;

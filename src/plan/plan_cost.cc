@@ -57,6 +57,9 @@ StepCost prefill_cost(const PlanModel& m, const DType& w, const DType& kv, int64
       tokens * 2.0 * m.active_matmul_params_body() + s * 2.0 * m.lm_head_params() + c.attn_flops;
   c.weight_bytes = weights_read(m, w, tokens);
   c.routed_weight_bytes = routed_read(m, w, tokens);
+  c.prep_params =
+      m.active_matmul_params_body() +
+      double(m.n_moe_layers()) * (experts_touched(m, tokens) - m.n_expert_used) * m.expert_params();
   c.n_all_to_all = int(2 * m.n_moe_layers());
   c.kv_bytes = 2.0 * tokens * m.kv_bytes_per_token(kv);  // written, then read once by attention
   c.act_bytes = s * m.n_vocab * kLogitBytes;

@@ -94,6 +94,7 @@ PhaseTime phase_time(StepCost c, const Plan& p, double peak, double link, double
     const double e_attn = decode ? e_mm : p.eff.attention_or_default();
     const double attn = c.attn_flops / tp;
     t.compute_s = (t.flops - attn) / (peak * 1e12 * e_mm) + attn / (peak * 1e12 * e_attn);
+    if (!decode) t.compute_s += c.prep_params / tp * p.eff.prefill_weight_ns * 1e-9;
   }
   if (p.chip.mem_bw_gbs) t.memory_s = t.bytes / (*p.chip.mem_bw_gbs * 1e9 * p.eff.bandwidth);
   t.comm_s = 0;

@@ -110,6 +110,7 @@ ojson to_json(const Plan& p) {
            {{"compute", p.eff.compute},
             {"attention", p.eff.attention_or_default()},
             {"decode_compute", p.eff.decode_compute_or_default()},
+            {"prefill_weight_ns", p.eff.prefill_weight_ns},
             {"bandwidth", p.eff.bandwidth},
             {"link", p.eff.link},
             {"link_latency_us", p.eff.link_latency_us},
@@ -185,6 +186,7 @@ ojson to_json(const Calibration& c) {
     fitted[backend] = {{"compute", e.compute},
                        {"attention", e.attention_or_default()},
                        {"decode_compute", e.decode_compute_or_default()},
+                       {"prefill_weight_ns", e.prefill_weight_ns},
                        {"bandwidth", e.bandwidth},
                        {"source", e.source}};
   ojson rows = ojson::array();

@@ -278,7 +278,7 @@ TEST(PlanCalibrate, RecoversOpClassEfficiencies) {
   // apart): the truth scales both defaults by 0.4.
   truth.decode_compute = truth.decode_compute_or_default() * 0.4;
   truth.bandwidth *= 0.4;
-  truth.compute = 0.3, truth.attention = 0.05;
+  truth.compute = 0.3, truth.attention = 0.05, truth.prefill_weight_ns = 2;
   std::vector<BenchRecord> recs;
   for (int64_t p : {64, 256, 1024, 2048}) {
     PlanInputs in;
@@ -302,6 +302,7 @@ TEST(PlanCalibrate, RecoversOpClassEfficiencies) {
   ASSERT_NE(e, nullptr);
   EXPECT_NEAR(e->compute, 0.3, 1e-6);
   EXPECT_NEAR(e->attention, 0.05, 1e-6);
+  EXPECT_NEAR(e->prefill_weight_ns, 2, 1e-6);
   EXPECT_NEAR(e->decode_compute, truth.decode_compute, 1e-6);
   EXPECT_NEAR(e->bandwidth, truth.bandwidth, 1e-6);
   ASSERT_EQ(c.rows.size(), 8u);
