@@ -53,8 +53,11 @@ struct CalibrationRow {
   double error_before = kUnknown, error_after = kUnknown, error_loo = kUnknown;  // (pred-meas)/meas
 };
 
-// "cpu/2t" for the cpu backend at 2 threads; the backend name otherwise.
-std::string calibration_group(const std::string& backend, int threads);
+// "cpu/2t" for the cpu backend at 2 threads; the backend name otherwise; then the
+// weight class when known ("cpu/2t/Q4_K_M"): kernels differ per block type (the
+// unpacking work per weight), so each file type gets its own factors.
+std::string calibration_group(const std::string& backend, int threads,
+                              const std::string& weight_type = "");
 
 struct Calibration {
   std::map<std::string, Efficiency> fitted;  // by calibration_group()
@@ -62,9 +65,12 @@ struct Calibration {
   std::vector<CalibrationRow> rows;
   std::vector<std::string> notes;
 
-  // The fit for `backend` at `threads` (0: any): the exact group, else the group of
-  // that backend with the most threads; nullptr if none.
-  const Efficiency* find(const std::string& backend, int threads = 0) const;
+  // The fit for `backend` at `threads` (0: any) and weight type (a name such as
+  // "Q4_K_M" or "gguf:Q4_K_M"; "": any): the exact group, else the backend's group
+  // with the same weight class, then the same threads, then the most threads;
+  // nullptr if none.
+  const Efficiency* find(const std::string& backend, int threads = 0,
+                         const std::string& weight_type = "") const;
 };
 
 // `presets_path` resolves preset model names in the files.

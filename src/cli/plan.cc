@@ -90,10 +90,11 @@ Context load_context(const Options& o) {
   return c;
 }
 
-Efficiency efficiency_for(const Context& c, const Accelerator& chip) {
+Efficiency efficiency_for(const Context& c, const Accelerator& chip,
+                          const std::string& weight_type = "") {
   Efficiency e = c.catalog.efficiency(chip);
   if (c.calibrated) {
-    if (const Efficiency* f = c.cal.find(chip.backend)) e = *f;
+    if (const Efficiency* f = c.cal.find(chip.backend, 0, weight_type)) e = *f;
   }
   if (c.o.eff_compute > 0) e.compute = c.o.eff_compute, e.source = "--eff-compute/--eff-bandwidth";
   if (c.o.eff_bandwidth > 0)
@@ -118,7 +119,7 @@ PlanInputs inputs_for(const Context& c, const PlanModel& m) {
 // scale-up domain and --chips) whose weights and KV fit; --chips beyond tp·pp are replicas.
 Plan plan_one(const Context& c, const PlanModel& m, const Accelerator& chip) {
   PlanInputs in = inputs_for(c, m);
-  const Efficiency eff = efficiency_for(c, chip);
+  const Efficiency eff = efficiency_for(c, chip, in.weight.name);
   int max_tp = chip.scale_up_devices.value_or(8);
   if (c.o.chips > 0) max_tp = std::min(max_tp, c.o.chips / in.pp);
   std::string chosen;

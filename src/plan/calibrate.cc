@@ -1,5 +1,6 @@
 // Efficiency factors fitted to bench measurements. Method: include/pivot/plan_calibrate.h.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -126,20 +127,41 @@ BenchRecord parse_bench_json(const std::string& text, const std::string& label) 
   return r;
 }
 
-std::string calibration_group(const std::string& backend, int threads) {
-  return backend == "cpu" && threads > 0 ? strprintf("cpu/%dt", threads) : backend;
+std::string weight_class(const std::string& weight_type) {
+  return weight_type.rfind("gguf:", 0) == 0 ? weight_type.substr(5) : weight_type;
 }
 
-const Efficiency* Calibration::find(const std::string& backend, int threads) const {
-  auto it = fitted.find(calibration_group(backend, threads));
+std::string calibration_group(const std::string& backend, int threads,
+                              const std::string& weight_type) {
+  std::string g = backend == "cpu" && threads > 0 ? strprintf("cpu/%dt", threads) : backend;
+  const std::string w = weight_class(weight_type);
+  return w.empty() ? g : g + "/" + w;
+}
+
+const Efficiency* Calibration::find(const std::string& backend, int threads,
+                                    const std::string& weight_type) const {
+  auto it = fitted.find(calibration_group(backend, threads, weight_type));
   if (it != fitted.end()) return &it->second;
-  const Efficiency* best = nullptr;  // else the group of this backend with the most threads
-  int best_threads = -1;
+  // Else the best of this backend's groups: same weight class first, then same
+  // threads, then the most threads.
+  const std::string want_w = weight_class(weight_type);
+  const Efficiency* best = nullptr;
+  std::tuple<int, int, int> best_score{-1, -1, -1};
   for (const auto& [group, e] : fitted) {
     if (group.rfind(backend, 0) != 0) continue;
     if (group.size() != backend.size() && group[backend.size()] != '/') continue;
-    int t = group.size() > backend.size() ? std::atoi(group.c_str() + backend.size() + 1) : 0;
-    if (t > best_threads) best = &e, best_threads = t;
+    std::string rest = group.substr(backend.size()), w;
+    int t = 0;
+    if (!rest.empty()) rest = rest.substr(1);  // after the '/'
+    if (backend == "cpu" && !rest.empty() && std::isdigit(static_cast<unsigned char>(rest[0]))) {
+      t = std::atoi(rest.c_str());
+      const size_t slash = rest.find('/');
+      w = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    } else {
+      w = rest;
+    }
+    std::tuple<int, int, int> score{!want_w.empty() && w == want_w, threads > 0 && t == threads, t};
+    if (score > best_score) best = &e, best_score = score;
   }
   return best;
 }
@@ -256,7 +278,9 @@ Calibration calibrate(const std::vector<BenchRecord>& records, const Catalog& ca
   }
   cal.notes.push_back("KV cache planned as f16; tg context = n_ctx_start + n_tokens/2");
   auto group_of = [&](size_t i) {
-    return calibration_group(cases[i].rec.backend, cases[i].rec.threads);
+    return calibration_group(
+        cases[i].rec.backend, cases[i].rec.threads,
+        cases[i].rec.weight_type.empty() ? cases[i].in.weight.name : cases[i].rec.weight_type);
   };
 
   // What each measurement says at efficiency 1 (pp) or at the defaults (tg).

@@ -247,10 +247,15 @@ TEST(PlanCalibrate, FitsAndReportsErrors) {
   std::vector<BenchRecord> recs = {parse_bench_json(bench(100, 40), "a.json"),
                                    parse_bench_json(bench(120, 50), "b.json")};
   Calibration c = calibrate(recs, catalog(), kPresets);
-  ASSERT_TRUE(c.fitted.count("cpu/2t"));
-  EXPECT_EQ(c.find("cpu"), &c.fitted.at("cpu/2t"));
-  EXPECT_EQ(c.find("cpu", 2), &c.fitted.at("cpu/2t"));
+  ASSERT_TRUE(c.fitted.count("cpu/2t/Q4_1"));
+  const Efficiency* g = &c.fitted.at("cpu/2t/Q4_1");
+  EXPECT_EQ(c.find("cpu"), g);
+  EXPECT_EQ(c.find("cpu", 2), g);
+  EXPECT_EQ(c.find("cpu", 2, "gguf:Q4_1"), g);
+  EXPECT_EQ(c.find("cpu", 1, "Q8_0"), g);  // the only cpu group
   EXPECT_EQ(c.find("cuda"), nullptr);
+  EXPECT_EQ(calibration_group("cpu", 2, "gguf:Q4_K_M"), "cpu/2t/Q4_K_M");
+  EXPECT_EQ(calibration_group("cuda", 1, ""), "cuda");
   ASSERT_EQ(c.rows.size(), 4u);
   for (const auto& r : c.rows) {
     EXPECT_TRUE(known(r.error_before));
