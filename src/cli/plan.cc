@@ -384,7 +384,7 @@ void add_common(CLI::App* a, Options& o) {
   a->add_option("--model", o.model, "preset id, .gguf file or config.json");
   a->add_option("--chip", o.chip, "catalog id or alias (see --list); 'host' = this machine");
   a->add_option("--compare", o.compare, "comma-separated chips for a side-by-side table");
-  a->add_option("--chips", o.chips, "total chips (tp x pp x replicas)");
+  a->add_option("--chips", o.chips, "total chips (tp x pp x replicas)")->check(CLI::PositiveNumber);
   a->add_option("--catalog", o.catalog,
                 "accelerator catalog JSON (default: data/accelerators.json)");
   a->add_option("--presets", o.presets, "model presets JSON (default: data/model_presets.json)");
@@ -402,7 +402,8 @@ void register_plan(CLI::App& app, int& exit_code) {
   CLI::App* plan =
       app.add_subcommand("plan", "predict memory, latency, throughput and chips needed");
   add_common(plan, o);
-  plan->add_option("--tp", o.tp, "tensor-parallel degree (default: smallest that fits)");
+  plan->add_option("--tp", o.tp, "tensor-parallel degree (default: smallest that fits)")
+      ->check(CLI::PositiveNumber);
   plan->add_option("--pp", o.pp, "pipeline-parallel degree")->check(CLI::PositiveNumber);
   plan->add_option("--ep", o.ep, "expert-parallel degree (MoE; batch is then per chip)")
       ->check(CLI::PositiveNumber);
@@ -414,11 +415,14 @@ void register_plan(CLI::App& app, int& exit_code) {
   plan->add_option("--kv-type", o.kv, "KV cache type (default f16)");
   plan->add_option("--mem-util", o.mem_util, "usable fraction of device memory")
       ->check(CLI::Range(0.05, 1.0));
-  plan->add_option("--target-rps", o.target_rps, "requests/s to size the deployment for");
+  plan->add_option("--target-rps", o.target_rps, "requests/s to size the deployment for")
+      ->check(CLI::Range(1e-9, 1e12));
   plan->add_option("--ttft-ms", o.ttft_ms, "time-to-first-token limit for --target-rps");
   plan->add_option("--tpot-ms", o.tpot_ms, "time-per-output-token limit for --target-rps");
-  plan->add_option("--eff-compute", o.eff_compute, "override the compute efficiency (0-1]");
-  plan->add_option("--eff-bandwidth", o.eff_bandwidth, "override the bandwidth efficiency (0-1]");
+  plan->add_option("--eff-compute", o.eff_compute, "override the compute efficiency (0-1]")
+      ->check(CLI::Range(1e-6, 1.0));
+  plan->add_option("--eff-bandwidth", o.eff_bandwidth, "override the bandwidth efficiency (0-1]")
+      ->check(CLI::Range(1e-6, 1.0));
   plan->add_option("--plot", o.plot, "write an SVG bar chart comparing the chips");
   plan->add_flag("--list", o.list, "list the catalog");
   plan->add_flag("--list-models", o.list_models, "list model presets");
@@ -428,9 +432,11 @@ void register_plan(CLI::App& app, int& exit_code) {
   train->add_option("--params", o.params, "total parameters N (instead of --model)");
   train->add_option("--active-params", o.active_params, "parameters touched per token (MoE)");
   train->add_option("--tokens", o.tokens, "training tokens D");
-  train->add_option("--mfu", o.mfu, "model FLOPs utilisation (default: chip class)");
+  train->add_option("--mfu", o.mfu, "model FLOPs utilisation (default: chip class)")
+      ->check(CLI::Range(1e-6, 1.0));
   train->add_option("--precision", o.precision, "bf16 or fp8");
-  train->add_option("--pue", o.pue, "facility power usage effectiveness");
+  train->add_option("--pue", o.pue, "facility power usage effectiveness (>= 1)")
+      ->check(CLI::Range(1.0, 10.0));
 
   train->callback([opts, &exit_code] { exit_code = run_train(*opts); });
   plan->callback([opts, train, &exit_code] {

@@ -314,7 +314,12 @@ PlanModel PlanModel::from_hf_config(std::string_view text, const std::string& la
   m.head_dim = field_int(j, "head_dim", label, false, m.n_head ? m.n_embd / m.n_head : 0);
   m.n_vocab = field_int(j, "vocab_size", label, true);
   m.n_ctx_train = field_int(j, "max_position_embeddings", label, false);
-  m.tied_embeddings = field_bool(j, "tie_word_embeddings", label, false);
+  // Hugging Face's Gemma configs default to tied embeddings (the others to untied);
+  // multimodal configs may state it at the top level instead of in text_config.
+  const bool tie_default = m.arch.starts_with("gemma");
+  m.tied_embeddings = j.contains("tie_word_embeddings")
+                          ? field_bool(j, "tie_word_embeddings", label, tie_default)
+                          : field_bool(root, "tie_word_embeddings", label, tie_default);
   // Qwen2 has q/k/v biases without saying so in config.json.
   m.qkv_bias = field_bool(j, "attention_bias", label, m.arch == "qwen2" || m.arch == "qwen2_moe");
   m.qk_norm = m.arch.starts_with("qwen3");
@@ -323,12 +328,24 @@ PlanModel PlanModel::from_hf_config(std::string_view text, const std::string& la
     const std::string t = lower(td->get<std::string>());
     if (t == "bfloat16" || t == "float16" || t == "float32") m.native_dtype = t;
   }
-  m.n_expert = j.contains("n_routed_experts") ? field_int(j, "n_routed_experts", label, false)
-                                              : field_int(j, "num_experts", label, false);
+  // Routed experts: DeepSeek n_routed_experts, Mixtral num_local_experts, Qwen MoE
+  // num_experts.
+  const char* experts_key = j.contains("n_routed_experts")    ? "n_routed_experts"
+                            : j.contains("num_local_experts") ? "num_local_experts"
+                                                              : "num_experts";
+  m.n_expert = field_int(j, experts_key, label, false);
   if (m.n_expert > 0) {
     m.n_expert_used = field_int(j, "num_experts_per_tok", label, true);
     m.n_expert_shared = field_int(j, "n_shared_experts", label, false);
-    m.n_ff_expert = field_int(j, "moe_intermediate_size", label, true);
+    // Mixtral's experts are intermediate_size wide (it has no moe_intermediate_size).
+    m.n_ff_expert = field_int(
+        j, j.contains("moe_intermediate_size") ? "moe_intermediate_size" : "intermediate_size",
+        label, true);
+    // Qwen2-MoE: one always-on shared expert of its own width, counted here in units
+    // of a routed expert's FFN (5632 / 1408 = 4 for Qwen1.5-MoE-A2.7B).
+    const int64_t shared_ff = field_int(j, "shared_expert_intermediate_size", label, false);
+    if (shared_ff > 0 && m.n_expert_shared == 0 && m.n_ff_expert > 0)
+      m.n_expert_shared = std::max<int64_t>(1, (shared_ff + m.n_ff_expert / 2) / m.n_ff_expert);
     m.n_layer_dense_lead = field_int(j, "first_k_dense_replace", label, false);
   }
   m.n_ff = field_int(j, "intermediate_size", label, m.n_expert == 0 || m.n_layer_dense_lead > 0);

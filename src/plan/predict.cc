@@ -226,8 +226,10 @@ Plan make_plan(const PlanModel& model, const Accelerator& chip, const Efficiency
 
 TargetPlan plan_for_target(const PlanModel& model, const Accelerator& chip, const Efficiency& eff,
                            const PlanInputs& base, const TargetLoad& load) {
-  if (load.rps <= 0 || load.ttft_ms <= 0 || load.tpot_ms <= 0 || load.prompt < 1 || load.output < 1)
-    fail("target: requests/s, TTFT and TPOT limits, prompt and output must be positive");
+  if (!(load.rps > 0) || !(load.ttft_ms > 0) || !(load.tpot_ms > 0) || load.prompt < 1 ||
+      load.output < 1 || !std::isfinite(load.rps) || !std::isfinite(load.ttft_ms) ||
+      !std::isfinite(load.tpot_ms))
+    fail("target: requests/s, TTFT and TPOT limits, prompt and output must be positive and finite");
   TargetPlan t;
   t.load = load;
   int max_tp = 8;
@@ -287,9 +289,15 @@ TargetPlan plan_for_target(const PlanModel& model, const Accelerator& chip, cons
         const double per_request =
             best_plan.prefill.time_s + double(load.output) * best_plan.decode.time_s / double(lo);
         o.replica_rps = base.utilisation / per_request;
-        o.replicas = int(std::ceil(load.rps / o.replica_rps));
-        o.chips = o.replicas * tp * pp;
-        o.feasible = true;
+        const double replicas = std::ceil(load.rps / o.replica_rps);
+        constexpr double kMaxChips = 1e7;  // beyond any deployment; keeps counts in int range
+        if (!(replicas * tp * pp <= kMaxChips)) {
+          o.why = strprintf("needs more than %.0f chips", kMaxChips);
+        } else {
+          o.replicas = int(replicas);
+          o.chips = o.replicas * tp * pp;
+          o.feasible = true;
+        }
       }
       t.options.push_back(o);
       if (o.feasible && (!t.best || o.chips < t.best->chips ||
