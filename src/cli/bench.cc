@@ -127,7 +127,8 @@ nlohmann::ordered_json machine_info(int n_threads, double bw) {
           {"avx512f", has("avx512f")},
           {"avx512_vnni", has("avx512_vnni")},
           {"mem_total_bytes", mem_kb * 1024},
-          {"mem_bw_gbs", bw / 1e9}};
+          {"mem_bw_gbs", bw > 0 ? nlohmann::ordered_json(bw / 1e9)
+                                : nlohmann::ordered_json()}};  // null: not measured
 }
 
 struct Opts {

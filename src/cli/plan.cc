@@ -141,6 +141,11 @@ Plan plan_one(const Context& c, const PlanModel& m, const Accelerator& chip) {
     in.replicas = c.o.chips / per;
   }
   Plan p = make_plan(m, chip, eff, in);
+  if (!chosen.empty() && known(p.mem.capacity) && !p.mem.fits)
+    chosen = strprintf(
+        "tp %d: the largest tried (scale-up domain, heads or --chips), and it does "
+        "not fit",
+        in.tp);
   if (!chosen.empty()) p.assumptions.insert(p.assumptions.begin(), chosen);
   if (c.calibrated) p.assumptions.push_back("efficiency: " + eff.source);
   return p;

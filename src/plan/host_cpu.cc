@@ -1,5 +1,6 @@
 // A catalog row for the machine pivot runs on: /proc/cpuinfo and /proc/meminfo,
 // plus the bandwidth measured by bench/stream.sh (which cannot be read from /proc).
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -67,8 +68,12 @@ Accelerator host_accelerator(const std::string& machine_json) {
   auto num = [&](const char* key) -> std::optional<double> {
     if (!m.contains(key) || m[key].is_null()) return std::nullopt;
     if (!m[key].is_number()) fail("machine file: field '%s': expected a number", key);
-    return m[key].get<double>();
+    const double v = m[key].get<double>();
+    if (!(v > 0) || !std::isfinite(v))
+      fail("machine file: field '%s': expected a number > 0, got %g", key, v);
+    return v;
   };
+
   auto flag = [&](const char* key, const char* proc_flag) {
     return m.contains(key) && m[key].is_boolean() ? m[key].get<bool>() : has_flag(c, proc_flag);
   };
