@@ -144,6 +144,17 @@ Plan make_plan(const PlanModel& model, const Accelerator& chip, const Efficiency
   p.chips = in.tp * in.pp * in.ep * in.replicas;
   const int shard = in.tp * in.pp;  // chips one sequence's weights are split over
   const double kv_frac = kv_fraction(model, in.tp, p.assumptions);
+  // Tensor parallelism splits attention by heads and the FFN by columns; engines
+  // (vLLM, SGLang) refuse splits that do not divide the heads. Planned anyway as an
+  // even 1/tp share, with the warning.
+  if (in.tp > 1 && model.n_head % in.tp != 0)
+    note(p.assumptions, strprintf("WARNING tp %d does not divide the %lld attention heads: "
+                                  "engines refuse this split; planned as an even 1/%d share",
+                                  in.tp, static_cast<long long>(model.n_head), in.tp));
+  if (in.ep > 1 && model.n_expert % in.ep != 0)
+    note(p.assumptions, strprintf("WARNING ep %d does not divide the %lld routed experts: "
+                                  "planned as an even 1/%d share",
+                                  in.ep, static_cast<long long>(model.n_expert), in.ep));
   const double routed_all = double(model.n_moe_layers()) * model.n_expert * model.expert_params() *
                             model.weight_bytes(in.weight) / model.total_params();
 

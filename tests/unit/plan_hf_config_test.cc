@@ -88,5 +88,24 @@ TEST(PlanHfConfig, HugeTargetLoadIsInfeasible) {
   EXPECT_THROW(plan_for_target(m, chip, cat.efficiency(chip), in, load), Error);
 }
 
+// A tensor-parallel degree that does not divide the heads is planned with a warning.
+TEST(PlanHfConfig, UnevenTensorParallelSplitIsFlagged) {
+  const Catalog cat = Catalog::load(std::string(PIVOT_SOURCE_DIR) + "/data/accelerators.json");
+  const PlanModel m = PlanModel::from_preset(
+      "llama-3.1-8b", std::string(PIVOT_SOURCE_DIR) + "/data/model_presets.json");
+  const Accelerator& chip = cat.find("h100");
+  PlanInputs in;
+  in.weight = dtype_from_name("bf16");
+  in.kv = dtype_from_name("f16");
+  auto warned = [&](int tp) {
+    in.tp = tp;
+    for (const auto& a : make_plan(m, chip, cat.efficiency(chip), in).assumptions)
+      if (a.find("does not divide the 32 attention heads") != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(warned(3));
+  EXPECT_FALSE(warned(4));
+}
+
 }  // namespace
 }  // namespace pivot::plan
