@@ -66,15 +66,22 @@ TEST(PlanHfConfig, GemmaTiesByDefault) {
   EXPECT_TRUE(t.tied_embeddings);
 }
 
-// A load no deployment meets must come out infeasible, never a negative chip count.
-TEST(PlanHfConfig, HugeTargetLoadIsInfeasible) {
+// Llama 3.1 8B in bf16 (f16 KV) on an H100, from the committed catalog and presets.
+struct Llama8bOnH100 : ::testing::Test {
   const Catalog cat = Catalog::load(std::string(PIVOT_SOURCE_DIR) + "/data/accelerators.json");
   const PlanModel m = PlanModel::from_preset(
       "llama-3.1-8b", std::string(PIVOT_SOURCE_DIR) + "/data/model_presets.json");
   const Accelerator& chip = cat.find("h100");
-  PlanInputs in;
-  in.weight = dtype_from_name("bf16");
-  in.kv = dtype_from_name("f16");
+  PlanInputs in = [] {
+    PlanInputs i;
+    i.weight = dtype_from_name("bf16");
+    i.kv = dtype_from_name("f16");
+    return i;
+  }();
+};
+
+// A load no deployment meets must come out infeasible, never a negative chip count.
+TEST_F(Llama8bOnH100, HugeTargetLoadIsInfeasible) {
   TargetLoad load;
   load.rps = 1e10;
   load.prompt = 1000;
@@ -89,14 +96,7 @@ TEST(PlanHfConfig, HugeTargetLoadIsInfeasible) {
 }
 
 // A tensor-parallel degree that does not divide the heads is planned with a warning.
-TEST(PlanHfConfig, UnevenTensorParallelSplitIsFlagged) {
-  const Catalog cat = Catalog::load(std::string(PIVOT_SOURCE_DIR) + "/data/accelerators.json");
-  const PlanModel m = PlanModel::from_preset(
-      "llama-3.1-8b", std::string(PIVOT_SOURCE_DIR) + "/data/model_presets.json");
-  const Accelerator& chip = cat.find("h100");
-  PlanInputs in;
-  in.weight = dtype_from_name("bf16");
-  in.kv = dtype_from_name("f16");
+TEST_F(Llama8bOnH100, UnevenTensorParallelSplitIsFlagged) {
   auto warned = [&](int tp) {
     in.tp = tp;
     for (const auto& a : make_plan(m, chip, cat.efficiency(chip), in).assumptions)

@@ -17,14 +17,7 @@ namespace {
 
 const std::string kPresets = std::string(PIVOT_SOURCE_DIR) + "/data/model_presets.json";
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 // A one-layer llama file labelled Q4_K_M: a Q8_0 embedding (4 rows of 32: 136 B),
 // an F32 body tensor (32x32: 4096 B) and, when untied, an F32 output (32x4: 512 B).
@@ -127,9 +120,7 @@ TEST(PlanModelBytes, JsonErrorsNameTheField) {
 // bytes are exactly the file's tensors (tied embedding read once, as the LM head),
 // not every weight at Q4_K's size (which undercounts by ~40%).
 TEST(PlanModelBytes, Gemma3FileDecodeBytesAreExact) {
-  const char* home = std::getenv("HOME");
-  std::string path =
-      std::string(home ? home : "") + "/.cache/pivot/models/gemma-3-270m-q4_k_m.gguf";
+  const std::string path = test::cached_model("gemma-3-270m-q4_k_m.gguf");
   if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not downloaded";
   GgufFile f = GgufFile::open(path);
   PlanModel m = PlanModel::from_gguf(f);

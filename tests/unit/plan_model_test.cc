@@ -24,14 +24,7 @@ PlanModel preset(const char* id) {
   return PlanModel::from_preset(id, kPresets);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 TEST(PlanModel, Llama31_8bByHand) {
   PlanModel m = preset("llama-3.1-8b");
@@ -184,9 +177,7 @@ TEST(PlanModel, FromGgufMissingKeyIsNamed) {
 
 // The real SmolLM2 file (scripts/get-models.sh) agrees with its config.json preset.
 TEST(PlanModel, SmolLM2GgufMatchesPreset) {
-  const char* home = std::getenv("HOME");
-  std::string path =
-      std::string(home ? home : "") + "/.cache/pivot/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+  const std::string path = test::cached_model("SmolLM2-135M-Instruct.Q4_1.gguf");
   if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not downloaded";
   PlanModel g = PlanModel::from_gguf_path(path);
   PlanModel p = preset("smollm2-135m");

@@ -13,6 +13,7 @@
 #include "pivot/plan.h"
 #include "pivot/plan_calibrate.h"
 #include "pivot/plan_report.h"
+#include "test_util.h"
 
 namespace pivot::plan {
 namespace {
@@ -25,14 +26,7 @@ const Catalog& catalog() {
   return c;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 PlanInputs inputs(const char* w = "bf16", int tp = 1) {
   PlanInputs in;

@@ -12,18 +12,12 @@
 
 #include "pivot/error.h"
 #include "pivot/sampler.h"
+#include "test_util.h"
 
 namespace pivot {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 SamplerParams plain(float temperature) {
   SamplerParams p;

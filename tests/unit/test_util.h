@@ -1,11 +1,16 @@
 // Helpers shared by unit tests: a byte-level GGUF writer (to build valid and
-// malformed files field by field) and token-id formatting for failure messages.
+// malformed files field by field), token-id formatting for failure messages, the
+// message of the pivot::Error a call throws, and the path of a downloaded model.
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include "pivot/error.h"
 
 namespace pivot::test {
 
@@ -38,6 +43,22 @@ inline std::string join_ids(const std::vector<int32_t>& ids) {
     s += std::to_string(id);
   }
   return s;
+}
+
+// The message of the pivot::Error `f` throws, or "(no error)".
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// Where scripts/get-models.sh caches model `file` (it may not exist).
+inline std::string cached_model(const std::string& file) {
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : "") + "/.cache/pivot/models/" + file;
 }
 
 }  // namespace pivot::test
