@@ -135,6 +135,7 @@ struct Opts {
   std::string model, backend = "cpu", device;
   int64_t n_prompt = 512, n_gen = 128;
   int threads = 0, reps = 5, parallel = 1;
+  ActivationType activations = ActivationType::kQ8;
   bool json = false, no_bandwidth = false;
 };
 
@@ -144,6 +145,7 @@ void run_bench(const Opts& o) {
   GgufFile file = GgufFile::open(o.model);
   BackendOptions bo;
   bo.n_threads = threads;
+  bo.activations = o.activations;
   bo.measure_bandwidth = !o.no_bandwidth;
   std::string backend_name = o.backend;
   if (!o.device.empty()) parse_device(o.device, &backend_name, &bo.device);
@@ -236,6 +238,7 @@ void run_bench(const Opts& o) {
     j["model_name"] = spec.name;
     j["weight_type"] = weight_type;
     j["threads"] = threads;
+    j["activations"] = o.activations == ActivationType::kQ8 ? "q8" : "f32";
     j["reps"] = o.reps;
     if (!pp.empty()) {
       Stats s = stats(pp);
@@ -304,6 +307,7 @@ void register_bench(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("-n,--n-gen", o->n_gen, "generated tokens (0: skip tg)")->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "threads (0: all cores)")->capture_default_str();
+  add_activations_option(cmd, o->activations);
   cmd->add_option("-r,--repetitions", o->reps, "timed repetitions")->capture_default_str();
   cmd->add_option("--parallel", o->parallel,
                   "also decode this many sequences together (batched tg, forward_batch)")

@@ -12,6 +12,7 @@
 #include "pivot/error.h"
 #include "pivot/gguf.h"
 #include "pivot/model.h"
+#include "session.h"
 
 namespace pivot::cli {
 
@@ -19,6 +20,7 @@ void register_logits(CLI::App& app, int& exit_code) {
   struct Opts {
     std::string model, tokens, out, backend = "reference";
     int threads = 0;
+    ActivationType activations = ActivationType::kQ8;
     int64_t batch = 256;
   };
   auto o = std::make_shared<Opts>();
@@ -29,6 +31,7 @@ void register_logits(CLI::App& app, int& exit_code) {
   cmd->add_option("--out", o->out, "output: raw float32 [n_tokens][n_vocab]")->required();
   cmd->add_option("--backend", o->backend, "backend");
   cmd->add_option("-t,--threads", o->threads, "threads (0: all cores)");
+  add_activations_option(cmd, o->activations);
   cmd->add_option("-b,--batch-size", o->batch, "tokens per forward step");
   cmd->callback([o, &exit_code] {
     std::ifstream in(o->tokens, std::ios::binary);
@@ -41,6 +44,7 @@ void register_logits(CLI::App& app, int& exit_code) {
     GgufFile file = GgufFile::open(o->model);
     BackendOptions bo;
     bo.n_threads = o->threads;
+    bo.activations = o->activations;
     auto backend = create_backend(o->backend, bo);
     ModelOptions mo;
     mo.n_batch = o->batch;

@@ -21,6 +21,7 @@ void register_serve(CLI::App& app, int& exit_code) {
                   "most tokens per sequence, prompt + completion (0: min(4096, model's))")
       ->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "CPU threads (0: all cores)")->capture_default_str();
+  add_activations_option(cmd, o->activations);
   cmd->add_option("-b,--batch-size", o->batch_size, "most tokens per forward step")
       ->capture_default_str();
   cmd->add_option("--kv-blocks", o->kv_blocks,

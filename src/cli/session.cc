@@ -3,11 +3,22 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <random>
 
 #include "pivot/error.h"
 
 namespace pivot::cli {
+
+void add_activations_option(CLI::App* cmd, ActivationType& a) {
+  const std::map<std::string, ActivationType> names{{"q8", ActivationType::kQ8},
+                                                    {"f32", ActivationType::kF32}};
+  cmd->add_option("--activations", a,
+                  "activations of quantized matmuls on cpu: q8 (8-bit blocks + integer dot "
+                  "products in decode, like llama.cpp; fast) or f32 (exact f32 math)")
+      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case))
+      ->option_text("q8|f32 (default: q8)");
+}
 
 void add_session_options(CLI::App* cmd, SessionOptions& o) {
   SamplerParams& s = o.sampling;
@@ -23,6 +34,7 @@ void add_session_options(CLI::App* cmd, SessionOptions& o) {
       ->capture_default_str();
   cmd->add_option("--device", o.device, "device: cpu, cuda, cuda:N (overrides --backend)");
   cmd->add_option("-t,--threads", o.threads, "CPU threads (0: all cores)")->capture_default_str();
+  add_activations_option(cmd, o.activations);
   cmd->add_option("-c,--ctx-size", o.ctx_size, "context size in tokens (0: min(4096, model's))")
       ->capture_default_str();
   cmd->add_option("-b,--batch-size", o.batch_size, "prompt tokens per forward step")
@@ -69,6 +81,7 @@ std::unique_ptr<Session> open_session(SessionOptions& o) {
       new Session{GgufFile::open(o.model), nullptr, nullptr, nullptr, nullptr, 0});
   BackendOptions bo;
   bo.n_threads = o.threads;
+  bo.activations = o.activations;
   std::string backend = o.backend;
   if (!o.device.empty()) parse_device(o.device, &backend, &bo.device);
   s->backend = create_backend(backend, bo);

@@ -19,10 +19,11 @@ namespace pivot::cli {
 struct SessionOptions {
   std::string model;
   std::string backend = "cpu";
-  std::string device;        // --device NAME[:N]; when set, overrides `backend`
-  int threads = 0;           // 0: all cores
-  int64_t ctx_size = 0;      // 0: min(4096, the model's training context)
-  int64_t batch_size = 256;  // prompt tokens per forward step
+  std::string device;  // --device NAME[:N]; when set, overrides `backend`
+  int threads = 0;     // 0: all cores
+  ActivationType activations = ActivationType::kQ8;  // --activations
+  int64_t ctx_size = 0;                              // 0: min(4096, the model's training context)
+  int64_t batch_size = 256;                          // prompt tokens per forward step
   SamplerParams sampling;
   bool seed_given = false;
 };
@@ -31,7 +32,11 @@ struct SessionOptions {
 // device index. Throws pivot::Error naming a malformed index.
 void parse_device(const std::string& spec, std::string* backend, int* index);
 
-// -m, --backend, --device, -t, -c, -b and the sampling flags.
+// --activations q8|f32 (BackendOptions::activations), shared by run, chat, bench,
+// logits and serve.
+void add_activations_option(CLI::App* cmd, ActivationType& a);
+
+// -m, --backend, --device, -t, -c, -b, --activations and the sampling flags.
 void add_session_options(CLI::App* cmd, SessionOptions& o);
 
 struct Session {

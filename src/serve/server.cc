@@ -49,6 +49,7 @@ std::unique_ptr<Engine> load(const ServeOptions& o) {
       new Engine{GgufFile::open(o.model_path), {}, {}, {}, {}, {}, {}, {}, 0});
   BackendOptions bo;
   bo.n_threads = o.threads;
+  bo.activations = o.activations;
   bo.device = o.device;
   e->backend = create_backend(o.backend, bo);
   e->tok = Tokenizer::from_gguf(e->file);

@@ -25,6 +25,8 @@
 #include <cstdint>
 #include <string>
 
+#include "pivot/backend.h"
+
 namespace pivot::serve {
 
 struct ServeOptions {
@@ -33,9 +35,10 @@ struct ServeOptions {
   int port = 8080;
   std::string api_key;  // "": no authentication
   std::string backend = "cpu";
-  int device = 0;             // device index within the backend (--device cuda:N)
-  int threads = 0;            // 0: all cores
-  int parallel = 4;           // sequences decoded together
+  int device = 0;   // device index within the backend (--device cuda:N)
+  int threads = 0;  // 0: all cores
+  ActivationType activations = ActivationType::kQ8;  // cpu: see BackendOptions
+  int parallel = 4;                                  // sequences decoded together
   int64_t ctx_size = 0;       // per sequence; 0: min(4096, the model's training context)
   int64_t batch_size = 256;   // most tokens per forward step
   int64_t kv_blocks = 0;      // 0: parallel * ceil(ctx_size / block size)
