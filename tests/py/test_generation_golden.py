@@ -6,13 +6,24 @@ main() takes the model and golden directory, so other models reuse it
 For each backend, `pivot logits` runs each prompt + the golden continuation
 teacher-forced; at every prompt position and each of the 32 greedy steps the
 relative L2 error over the stored entries (1024 fixed ids + the top 32) must be
-<= 1e-3 (reference) or 1e-2 (cpu), and pivot's argmax must reproduce the golden
-continuation for >= 28 of 30 prompts (the first differing step and the logit
-margins there are printed). `reference` runs every third prompt (it is slow;
-PIVOT_GOLDEN_FULL=1 runs all). Finally `pivot run --temp 0` checks the whole
-path (tokenizer, sampler, streaming detokenizer) on two prompts.
+<= 1e-3 (reference) or 1e-2 (cpu with --activations f32: exact f32 math), and
+pivot's argmax must reproduce the golden continuation for >= 28 of 30 prompts (the
+first differing step and the logit margins there are printed). `reference` runs
+every third prompt (it is slow; PIVOT_GOLDEN_FULL=1 runs all). Finally `pivot run
+--temp 0 --activations f32` checks the whole path (tokenizer, sampler, streaming
+detokenizer) on two prompts.
 
---backends picks the backends (default cpu,reference); `--backends cuda` (what
+`cpu-q8` is the cpu backend in its default mode (8-bit activations and integer dot
+products in decode-sized steps): `pivot logits -b 7` so every position goes through
+those kernels (steps of 7 rows, the last one shorter), and `-b 1` on every third
+prompt under 200 tokens (the single-row decode kernels). Its yardstick is llama.cpp, whose
+matmuls quantize activations the same way: gen_generation.py stores llama.cpp's own
+teacher-forced accuracy against the same goldens (meta.json llama_cpp_teacher_forced).
+pivot's worst relative L2 over all prompts must stay within 1.5x llama.cpp's worst,
+its per-prompt median within 1.5x llama.cpp's median, and its greedy agreement
+within 2 prompts of llama.cpp's.
+
+--backends picks the backends (default cpu,cpu-q8,reference); `--backends cuda` (what
 scripts/gpu-check.sh runs) checks the CUDA backend with the cpu tolerance on all
 30 prompts and runs `pivot run` on it too.
 """
@@ -56,19 +67,24 @@ def compare(logits, g, i, fixed_ids):
     return worst, None, ""
 
 
+def pivot_logits(pivot, model, g, i, tmp, argv):
+    """pivot's teacher-forced logits [T, n_vocab] for prompt i of the goldens."""
+    tokens = g[f"p{i}_tokens"][:-1].astype("<i4")
+    tok_file, out_file = Path(tmp) / "tokens.bin", Path(tmp) / "logits.bin"
+    tokens.tofile(tok_file)
+    subprocess.run([pivot, "logits", "-m", str(model), "--tokens", str(tok_file), "--out",
+                    str(out_file), *argv], check=True, capture_output=True)
+    return np.fromfile(out_file, dtype="<f4").reshape(len(tokens), -1)
+
+
 def run_backend(pivot, model, g, meta, backend, which, tmp, n_total):
     fixed_ids = g["fixed_ids"]
     agree, errors, lines = 0, [], []
+    argv = ["--backend", backend] + (["--activations", "f32"] if backend == "cpu" else [])
     for i in which:
         name = meta["prompts"][i]["name"]
         n_prompt = int(g[f"p{i}_n_prompt"])
-        tokens = g[f"p{i}_tokens"][:-1].astype("<i4")
-        tok_file, out_file = Path(tmp) / "tokens.bin", Path(tmp) / "logits.bin"
-        tokens.tofile(tok_file)
-        subprocess.run([pivot, "logits", "-m", str(model), "--backend", backend,
-                        "--tokens", str(tok_file), "--out", str(out_file)],
-                       check=True, capture_output=True)
-        logits = np.fromfile(out_file, dtype="<f4").reshape(len(tokens), -1)
+        logits = pivot_logits(pivot, model, g, i, tmp, argv)
         worst, step, detail = compare(logits, g, i, fixed_ids)
         agree += step is None
         ok = worst <= TOL[backend]
@@ -84,6 +100,39 @@ def run_backend(pivot, model, g, meta, backend, which, tmp, n_total):
     return errors
 
 
+def run_q8(pivot, model, g, meta, tmp):
+    """The cpu backend's default 8-bit activation mode against llama.cpp's accuracy."""
+    yard = [p.get("llama_cpp_teacher_forced") for p in meta["prompts"]]
+    if any(y is None for y in yard):
+        return ["cpu-q8: meta.json has no llama_cpp_teacher_forced (rerun gen_generation.py "
+                "--llamacpp-only with llama-cpp-python installed)"]
+    errors = []
+    short = [i for i in range(0, len(yard), 3) if meta["prompts"][i]["n_prompt"] < 200]
+    for b, which in (("7", range(len(yard))), ("1", short)):
+        mine, agree = [], 0
+        for i in which:
+            logits = pivot_logits(pivot, model, g, i, tmp, ["--backend", "cpu", "-b", b])
+            worst, step, detail = compare(logits, g, i, g["fixed_ids"])
+            mine.append(worst)
+            agree += step is None
+            if step is not None:
+                print(f"  cpu-q8 -b {b} {meta['prompts'][i]['name']:14s} {detail}")
+        theirs = [yard[i]["max_rel_l2"] for i in which]
+        lc_agree = sum(yard[i]["first_diff_step"] is None for i in which)
+        print(f"  cpu-q8 -b {b}: {len(mine)} prompts, rel L2 worst {max(mine):.2e} median "
+              f"{np.median(mine):.2e}, greedy equal {agree}/{len(mine)}; llama.cpp: worst "
+              f"{max(theirs):.2e} median {np.median(theirs):.2e}, greedy equal {lc_agree}")
+        if max(mine) > 1.5 * max(theirs):
+            errors.append(f"cpu-q8 -b {b}: worst rel L2 {max(mine):.3e} > 1.5 x llama.cpp's "
+                          f"{max(theirs):.3e}")
+        if np.median(mine) > 1.5 * np.median(theirs):
+            errors.append(f"cpu-q8 -b {b}: median rel L2 {np.median(mine):.3e} > 1.5 x "
+                          f"llama.cpp's {np.median(theirs):.3e}")
+        if agree < lc_agree - 2:
+            errors.append(f"cpu-q8 -b {b}: greedy agreement {agree} < llama.cpp's {lc_agree} - 2")
+    return errors
+
+
 def end_to_end(pivot, model, meta, golden, names, device=None):
     """`pivot run --temp 0` reproduces the golden continuation text (tokenizer included)."""
     errors = []
@@ -91,7 +140,8 @@ def end_to_end(pivot, model, meta, golden, names, device=None):
     for name in names:
         i = next(k for k, p in enumerate(spec["prompts"]) if p["name"] == name)
         out = subprocess.run([pivot, "run", "-m", str(model), "-p", spec["prompts"][i]["text"],
-                              "-n", "32", "--temp", "0"] + (["--device", device] if device else []),
+                              "-n", "32", "--temp", "0"] +
+                             (["--device", device] if device else ["--activations", "f32"]),
                              capture_output=True, check=True)
         got = out.stdout.decode()[:-1]  # run ends with a newline
         want = meta["prompts"][i]["continuation"]
@@ -106,7 +156,8 @@ def main(model_name="smollm2", golden=GOLDEN, ref_every=3, e2e=("en_story", "cod
     prompt under 500 tokens."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--pivot", required=True, help="path to the pivot binary")
-    ap.add_argument("--backends", default="cpu,reference", help="comma-separated backends")
+    ap.add_argument("--backends", default="cpu,cpu-q8,reference",
+                    help="comma-separated backends (cpu-q8: the cpu backend's 8-bit activations)")
     a = ap.parse_args()
     backends = a.backends.split(",")
     model = model_path(model_name)
@@ -117,6 +168,9 @@ def main(model_name="smollm2", golden=GOLDEN, ref_every=3, e2e=("en_story", "cod
     errors = []
     with tempfile.TemporaryDirectory() as tmp:
         for b in backends:
+            if b == "cpu-q8":
+                errors += run_q8(a.pivot, model, g, meta, tmp)
+                continue
             which = list(range(n))
             if b == "reference" and not full:
                 which = [i for i in range(0, n, ref_every) if meta["prompts"][i]["n_prompt"] < 500]

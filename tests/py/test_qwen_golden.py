@@ -5,7 +5,7 @@ a temporary directory; its sha256 must equal the one in meta.json (the goldens w
 computed on that exact file, so numpy/gguf drift is caught here). Then, per model
 and backend, `pivot logits` runs each of the 30 random-id prompts + the golden greedy
 continuation teacher-forced: the relative L2 error over the stored entries (fixed ids
-+ top k) at every position must be <= 1e-3 (reference) or 1e-2 (cpu), and pivot's
++ top k) at every position must be <= 1e-3 (reference) or 1e-2 (cpu, --activations f32), and pivot's
 argmax must reproduce the golden continuation for >= 28 of 30 prompts (for the Q8_0
 file, `reference` runs every third prompt, with at most two differing).
 Finally the CLI accepts the files (inspect, run, run --chat, chat, bench), `pivot
@@ -60,7 +60,8 @@ def check_model(pivot, name, path, g, n_prompts, q8, tmp):
             tok_file, out_file = Path(tmp) / "tokens.bin", Path(tmp) / "logits.bin"
             tokens.tofile(tok_file)
             subprocess.run([pivot, "logits", "-m", str(path), "--backend", backend, "--tokens",
-                            str(tok_file), "--out", str(out_file), "-b", "128"],
+                            str(tok_file), "--out", str(out_file), "-b", "128",
+                            "--activations", "f32"],
                            check=True, capture_output=True)
             logits = np.fromfile(out_file, dtype="<f4").reshape(len(tokens), -1)
             worst, step = compare(logits, g, i)

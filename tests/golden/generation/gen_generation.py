@@ -28,7 +28,9 @@ prompt i (float32 unless said):
 and once: fixed_ids int32 [1024] (uniform random ids, seed 4). The test compares
 pivot's logits at the union of those entries by relative L2 error per position.
 meta.json records versions, the model's sha256, the transformers config facts the
-architecture depends on and llama.cpp's greedy continuations.
+architecture depends on, llama.cpp's greedy continuations and llama.cpp's teacher-forced
+accuracy against these goldens (llama_cpp_teacher_forced: max relative L2, first
+differing greedy step), the yardstick for pivot's 8-bit activation mode.
 """
 import argparse
 import hashlib
@@ -76,13 +78,43 @@ def llamacpp_continuations(path, token_lists):
     return out
 
 
-def add_llamacpp(path, meta, token_lists):
+def llamacpp_teacher_forced(path, g, n_prompts):
+    """llama.cpp's own accuracy against the transformers goldens, per prompt: its
+    teacher-forced logits over prompt + continuation[:31] (one batch, f32 KV cache so
+    only its 8-bit activation quantization differs from f32 math) compared exactly as
+    tests/py/test_generation_golden.py compares pivot: (max relative L2 over the
+    positions, first greedy step whose argmax differs or None). The test holds pivot's
+    q8 activation mode to this accuracy. None without llama-cpp-python."""
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        return None
+    sys.path.insert(0, str(HERE.parents[1] / "py"))
+    from test_generation_golden import compare
+    n_max = max(len(g[f"p{i}_tokens"]) for i in range(n_prompts))
+    llm = Llama(model_path=str(path), n_ctx=max(2048, n_max), n_batch=n_max, n_ubatch=512,
+                logits_all=True, verbose=False, seed=0, n_threads=os.cpu_count(),
+                type_k=0, type_v=0, flash_attn=False)  # 0: GGML_TYPE_F32
+    out = []
+    for i in range(n_prompts):
+        ids = g[f"p{i}_tokens"][:-1].tolist()
+        llm.reset()
+        llm.eval(ids)
+        logits = np.asarray(llm.scores[:len(ids)], dtype=np.float32)
+        worst, step, _ = compare(logits, g, i, g["fixed_ids"])
+        out.append({"max_rel_l2": round(worst, 6), "first_diff_step": step})
+    return out
+
+
+def add_llamacpp(path, meta, token_lists, g):
     lc = llamacpp_continuations(path, token_lists)
     if lc is not None:
         import llama_cpp
         meta["llama_cpp_python"] = llama_cpp.__version__
         for pm, c in zip(meta["prompts"], lc):
             pm["llama_cpp_continuation_ids"] = c
+        for pm, tf in zip(meta["prompts"], llamacpp_teacher_forced(path, g, len(token_lists))):
+            pm["llama_cpp_teacher_forced"] = tf
 
 
 def add_bos(path):
@@ -115,7 +147,7 @@ def main():
         g = np.load(out_dir / "goldens.npz")
         meta = json.loads((out_dir / "meta.json").read_text())
         ids = [g[f"p{i}_tokens"][:int(g[f"p{i}_n_prompt"])].tolist() for i in range(len(spec["prompts"]))]
-        add_llamacpp(path, meta, ids)
+        add_llamacpp(path, meta, ids, g)
         (out_dir / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n")
         return
     torch.set_num_threads(os.cpu_count())
@@ -173,7 +205,7 @@ def main():
                    if getattr(model.config, k, None) is not None},
         "prompts": prompts_meta,
     }
-    add_llamacpp(path, meta, token_lists)
+    add_llamacpp(path, meta, token_lists, np.load(out_dir / "goldens.npz"))
     (out_dir / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n")
 
 
