@@ -10,7 +10,7 @@ each decode rate is shown as a fraction of the limit bandwidth ÷ bytes/token.
 
 Usage:
   .venv-oracle/bin/python bench/compare_llamacpp.py --pivot build/bin/pivot \
-      MODEL.gguf [MODEL2.gguf ...] [-p 512] [-n 128] [-t 1 2] [--rounds 3]
+      MODEL.gguf [MODEL2.gguf ...] [-p 512] [-n 128] [-t 1 2] [--rounds 3] [--activations q8|f32]
 """
 import argparse
 import json
@@ -21,10 +21,10 @@ import time
 from llama_cpp import Llama
 
 
-def pivot_round(pivot, model, p, n, threads):
+def pivot_round(pivot, model, p, n, threads, activations):
     out = subprocess.run([pivot, "bench", "-m", model, "-p", str(p), "-n", str(n), "-t",
-                          str(threads), "-r", "1", "--json"], capture_output=True, text=True,
-                         check=True)
+                          str(threads), "-r", "1", "--json", "--activations", activations],
+                         capture_output=True, text=True, check=True)
     j = json.loads(out.stdout)
     return j["pp"]["tokens_per_s"], j["tg"]["tokens_per_s"], j
 
@@ -53,6 +53,8 @@ def main():
     ap.add_argument("-n", type=int, default=128)
     ap.add_argument("-t", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--activations", default="q8", choices=["q8", "f32"],
+                    help="pivot's --activations (llama.cpp always quantizes them to 8 bits)")
     a = ap.parse_args()
     rows = []
     for model in a.models:
@@ -64,7 +66,7 @@ def main():
             pv_pp, pv_tg, ll_pp, ll_tg = [], [], [], []
             meta = None
             for _ in range(a.rounds):
-                pp, tg, meta = pivot_round(a.pivot, model, a.p, a.n, t)
+                pp, tg, meta = pivot_round(a.pivot, model, a.p, a.n, t, a.activations)
                 pv_pp.append(pp)
                 pv_tg.append(tg)
                 pp, tg = llama_round(llm, a.p, a.n, vocab)
@@ -86,7 +88,7 @@ def main():
                 rows.append((model.split("/")[-1][:34], t, f"{test}{a.p if test == 'pp' else a.n}",
                              m_pv, statistics.pstdev(pv), m_ll, statistics.pstdev(ll), m_pv / m_ll,
                              frac))
-            print(f"# {model} t={t}: python call overhead ~{overhead_us:.3f} us, "
+            print(f"# {model} t={t}: pivot --activations {a.activations}, python call overhead ~{overhead_us:.3f} us, "
                   f"bandwidth {bw / 1e9:.2f} GB/s, {bpt / 1e6:.1f} MB/token", flush=True)
     print(f"| {'model':34} | t | test  | pivot t/s        | llama.cpp t/s    | ratio | "
           "decode vs bandwidth limit (t/s) |")
