@@ -12,9 +12,10 @@ namespace pivot {
 
 // The backend `name`, or nullptr (reason in *why and on stderr) if it cannot start.
 inline std::unique_ptr<Backend> available_backend(const std::string& name,
-                                                  std::string* why = nullptr) {
+                                                  std::string* why = nullptr,
+                                                  const BackendOptions& opts = {}) {
   try {
-    return create_backend(name);
+    return create_backend(name, opts);
   } catch (const std::exception& e) {
     // Not "[  SKIPPED ]": ctest would mark the whole test skipped (hiding its checks on
     // the backends that did run) because gtest_discover_tests matches that text.

@@ -1,6 +1,8 @@
 // Inner kernels of the cpu backend's matmul, chosen once at start-up by CPU
 // features (runtime dispatch): AVX2+FMA+F16C where available, portable scalar
-// code otherwise. Both compute in f32 from the GGUF blocks defined in quant.h.
+// code otherwise. Both compute in f32 from the GGUF blocks defined in quant.h,
+// except the Q8 decode kernels (RowDotQ8), which take integer dot products
+// against 8-bit activations (BackendOptions::activations == kQ8).
 #pragma once
 
 #include <cstdint>
@@ -43,12 +45,50 @@ inline void block_sums_32(const float* x, int64_t ldx, int64_t M, int64_t K, flo
     }
 }
 
+// Q8 activations (the decode path's kQ8 numerics). Each activation row of K
+// elements (K a multiple of 32) is cut into blocks of 32; block b of row m is
+//   amax = max |x_i| over the block,  d = amax / 127 (f32),
+//   q_i  = nearbyint(x_i * (127 / amax)) as int8 (round half to even; all 0 if amax = 0),
+//   s    = d * Σ q_i (f32; the offset types' term, see below),
+// and stands for x'_i = q_i * d. Storage: q at q + m * ldq + 32 b (int8),
+// d and s at d[m * ldd + b], s[m * ldd + b].
+struct Q8Rows {
+  const int8_t* q;
+  int64_t ldq;
+  const float* d;
+  const float* s;
+  int64_t ldd;
+};
+
+// Quantizes one row of n floats (n a multiple of 32) as above: q[n], d[n/32], s[n/32].
+using QuantizeQ8 = void (*)(const float* x, int64_t n, int8_t* q, float* d, float* s);
+
+// y[m * ldy] = Σ_i W[i] · x'[m][i] for m < M: one weight row of K elements in GGUF
+// blocks against M Q8 activation rows. Per weight block (or K-quant sub-block)
+// of 32 the weight codes u and activation codes q meet in an exact integer dot
+// product; it is scaled once by d_w · d_x in f32. Types with an offset
+// (W = d_w (u - o), or d_w u + m_w) add o·d_w·s or m_w·s from the activation's s,
+// so results equal the f32 dot of dequantized W with x' up to f32 summation order.
+// Any M >= 1 works; groups of kRowDotRows rows share one pass over the weights.
+using RowDotQ8 = void (*)(const uint8_t* w, const Q8Rows& x, int M, int64_t K, float* y,
+                          int64_t ldy);
+
 struct Kernels {
   const char* name;  // "avx2", "scalar"
   DotRows dot_rows;
   DequantChunk (*dequant)(GgmlType type);  // nullptr: use quant.h's dequantize_row
   RowDot (*row_dot)(GgmlType type);        // nullptr: dequantize, then dot_rows
+  QuantizeQ8 quantize_q8;
+  // Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K; nullptr for other types (which
+  // keep f32 activations).
+  RowDotQ8 (*row_dot_q8)(GgmlType type);
 };
+
+// The Q8 parts of each kernel set (kernels_q8_scalar.cc, kernels_q8_avx2.cc).
+void quantize_q8_scalar(const float* x, int64_t n, int8_t* q, float* d, float* s);
+RowDotQ8 row_dot_q8_scalar(GgmlType type);
+void quantize_q8_avx2(const float* x, int64_t n, int8_t* q, float* d, float* s);
+RowDotQ8 row_dot_q8_avx2(GgmlType type);
 
 const Kernels& scalar_kernels();
 const Kernels* avx2_kernels();  // nullptr if not compiled in (non-x86 builds)

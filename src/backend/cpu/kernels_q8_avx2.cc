@@ -1,0 +1,323 @@
+// AVX2 Q8 decode kernels (kernels.h: Q8Rows, RowDotQ8). Compiled with -mavx2
+// -mfma -mf16c (src/backend/CMakeLists.txt) and called only after a run-time CPU
+// check. Per 32-element weight group: the weight codes as unsigned bytes u meet
+// the activation codes q (int8) in _mm256_maddubs_epi16 (u8 x s8 -> pairs of
+// s16; |u| <= 63 and |q| <= 127 cannot saturate), _mm256_madd_epi16 sums the
+// pairs into 8 x i32 (times a per-16 scale for Q6_K), one FMA adds
+// (d_w · d_x) · i32 into a float accumulator per activation row. Signed weight
+// codes (Q8_0, Q6_K) take the sign trick: |w| x (q · sign w), |w| <= 128.
+// Offsets (Q4_0: -8, Q5_0: -16, the mins of Q4_1 / Q5_1 / Q4_K / Q5_K) come from
+// the activation block sums s, one scalar FMA per group and row.
+#include "kernels.h"
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace pivot::cpu {
+namespace {
+
+float f16(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+__m256i load32(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+
+// 16 packed nibbles -> 32 bytes: low nibbles are elements 0..15, high 16..31.
+__m256i nibbles32(const uint8_t* qs) {
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), mask), _mm_and_si128(b, mask));
+}
+
+// Q5_0 / Q5_1: nibbles32 | (bit j of qh) << 4 for element j.
+__m256i q5_values(const uint8_t* qh_bytes, const uint8_t* qs) {
+  uint32_t qh;
+  std::memcpy(&qh, qh_bytes, 4);
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(static_cast<int>(qh)),
+      _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
+  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ULL));
+  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+  return _mm256_or_si256(nibbles32(qs), _mm256_and_si256(set, _mm256_set1_epi8(0x10)));
+}
+
+void scale_min_k4(int j, const uint8_t* q, int* d, int* m) {
+  if (j < 4) {
+    *d = q[j] & 63;
+    *m = q[j + 4] & 63;
+  } else {
+    *d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+    *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+constexpr int kPrefetchBytes = 1024;
+
+// Accumulators of up to kRowDotRows activation rows: acc (vector, scaled integer
+// dots) and off (scalar, offset terms).
+template <int M>
+struct Acc {
+  __m256 v[M];
+  float off[M];
+  Acc() {
+    for (int m = 0; m < M; ++m) {
+      v[m] = _mm256_setzero_ps();
+      off[m] = 0;
+    }
+  }
+  // Group g: unsigned codes u; i32 pair sums weighted by mul (ones or scales).
+  void dot_u(__m256i u, const Q8Rows& x, int64_t g, float scale, __m256i mul) {
+    for (int m = 0; m < M; ++m) {
+      const __m256i p =
+          _mm256_madd_epi16(_mm256_maddubs_epi16(u, load32(x.q + m * x.ldq + 32 * g)), mul);
+      v[m] =
+          _mm256_fmadd_ps(_mm256_set1_ps(scale * x.d[m * x.ldd + g]), _mm256_cvtepi32_ps(p), v[m]);
+    }
+  }
+  // Group g: signed codes w (sign trick).
+  void dot_s(__m256i w, const Q8Rows& x, int64_t g, float scale, __m256i mul) {
+    const __m256i aw = _mm256_sign_epi8(w, w);
+    for (int m = 0; m < M; ++m) {
+      const __m256i q = _mm256_sign_epi8(load32(x.q + m * x.ldq + 32 * g), w);
+      const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, q), mul);
+      v[m] =
+          _mm256_fmadd_ps(_mm256_set1_ps(scale * x.d[m * x.ldd + g]), _mm256_cvtepi32_ps(p), v[m]);
+    }
+  }
+  // off[m] += c · s of group g.
+  void offset(const Q8Rows& x, int64_t g, float c) {
+    for (int m = 0; m < M; ++m) off[m] += c * x.s[m * x.ldd + g];
+  }
+  void store(float* y, int64_t ldy, float off_scale) const {
+    for (int m = 0; m < M; ++m) y[m * ldy] = hsum(v[m]) + off_scale * off[m];
+  }
+};
+
+__m256i ones16() {
+  return _mm256_set1_epi16(1);
+}
+
+struct Q4_0 {
+  template <int M>
+  static void run(const uint8_t* w, const Q8Rows& x, int64_t K, float* y, int64_t ldy) {
+    Acc<M> a;
+    for (int64_t g = 0; g < K / 32; ++g, w += 18) {
+      _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes, _MM_HINT_T0);
+      const float d = f16(w);
+      a.dot_u(nibbles32(w + 2), x, g, d, ones16());
+      a.offset(x, g, d);
+    }
+    a.store(y, ldy, -8.0f);
+  }
+};
+
+struct Q4_1 {
+  template <int M>
+  static void run(const uint8_t* w, const Q8Rows& x, int64_t K, float* y, int64_t ldy) {
+    Acc<M> a;
+    for (int64_t g = 0; g < K / 32; ++g, w += 20) {
+      _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes, _MM_HINT_T0);
+      a.dot_u(nibbles32(w + 4), x, g, f16(w), ones16());
+      a.offset(x, g, f16(w + 2));
+    }
+    a.store(y, ldy, 1.0f);
+  }
+};
+
+struct Q5_0 {
+  template <int M>
+  static void run(const uint8_t* w, const Q8Rows& x, int64_t K, float* y, int64_t ldy) {
+    Acc<M> a;
+    for (int64_t g = 0; g < K / 32; ++g, w += 22) {
+      _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes, _MM_HINT_T0);
+      const float d = f16(w);
+      a.dot_u(q5_values(w + 2, w + 6), x, g, d, ones16());
+      a.offset(x, g, d);
+    }
+    a.store(y, ldy, -16.0f);
+  }
+};
+
+struct Q5_1 {
+  template <int M>
+  static void run(const uint8_t* w, const Q8Rows& x, int64_t K, float* y, int64_t ldy) {
+    Acc<M> a;
+    for (int64_t g = 0; g < K / 32; ++g, w += 24) {
+      _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes, _MM_HINT_T0);
+      a.dot_u(q5_values(w + 4, w + 8), x, g, f16(w), ones16());
+      a.offset(x, g, f16(w + 2));
+    }
+    a.store(y, ldy, 1.0f);
+  }
+};
+
+struct Q8_0 {
+  template <int M>
+  static void run(const uint8_t* w, const Q8Rows& x, int64_t K, float* y, int64_t ldy) {
+    Acc<M> a;
+    for (int64_t g = 0; g < K / 32; ++g, w += 34) {
+      _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes, _MM_HINT_T0);
+      a.dot_s(load32(w + 2), x, g, f16(w), ones16());
+    }
+    a.store(y, ldy, 0.0f);
+  }
+};
+
+// Q4_K (kQh = false) / Q5_K (true): sub-block j of a super-block is the low
+// (j even) or high nibbles of qs[32 (j / 2) ..], plus bit j of qh[0..32) << 4.
+template <bool kQh>
+struct QK_4_5 {
+  template <int M>
+  static void run(const uint8_t* w, const Q8Rows& x, int64_t K, float* y, int64_t ldy) {
+    constexpr int kBytes = kQh ? 176 : 144, kQs = kQh ? 48 : 16;
+    Acc<M> a;
+    const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
+    for (int64_t b = 0; b < K / 256; ++b, w += kBytes) {
+      const float d = f16(w), dmin = f16(w + 2);
+      const __m256i qh = kQh ? load32(w + 16) : _mm256_setzero_si256();
+      for (int c = 0; c < 4; ++c) {
+        _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes + 48 * c, _MM_HINT_T0);
+        const __m256i bytes = load32(w + kQs + 32 * c);
+        for (int h = 0; h < 2; ++h) {
+          const int j = 2 * c + h;
+          int sc, mn;
+          scale_min_k4(j, w + 4, &sc, &mn);
+          __m256i u = _mm256_and_si256(h ? _mm256_srli_epi16(bytes, 4) : bytes, m4);
+          if constexpr (kQh)
+            u = _mm256_or_si256(
+                u, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, j), one), 4));
+          a.dot_u(u, x, 8 * b + j, d, _mm256_set1_epi16(static_cast<int16_t>(sc)));
+          a.offset(x, 8 * b + j, dmin * static_cast<float>(mn));
+        }
+      }
+    }
+    a.store(y, ldy, -1.0f);
+  }
+};
+
+// Q6_K: codes q - 32 (signed), an int8 scale per 16 elements (layout in quant.h).
+struct Q6_K {
+  template <int M>
+  static void run(const uint8_t* w, const Q8Rows& x, int64_t K, float* y, int64_t ldy) {
+    Acc<M> a;
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x03);
+    const __m256i k32 = _mm256_set1_epi8(32);
+    for (int64_t b = 0; b < K / 256; ++b, w += 210) {
+      const auto* sc = reinterpret_cast<const int8_t*>(w + 192);
+      const float d = f16(w + 208);
+      for (int h = 0; h < 2; ++h) {
+        const __m256i qh = load32(w + 128 + 32 * h);
+        for (int s = 0; s < 4; ++s) {
+          if (s % 2 == 0)
+            _mm_prefetch(reinterpret_cast<const char*>(w) + kPrefetchBytes + 64 * (h * 2 + s / 2),
+                         _MM_HINT_T0);
+          const __m256i ql = load32(w + 64 * h + 32 * (s % 2));
+          const __m256i lo = _mm256_and_si256(s / 2 ? _mm256_srli_epi16(ql, 4) : ql, m4);
+          const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * s), m2);
+          const __m256i q = _mm256_sub_epi8(_mm256_or_si256(lo, _mm256_slli_epi16(hi, 4)), k32);
+          const int g = (128 * h + 32 * s) / 16;
+          const __m256i mul = _mm256_set_m128i(_mm_set1_epi16(sc[g + 1]), _mm_set1_epi16(sc[g]));
+          a.dot_s(q, x, 8 * b + 4 * h + s, d, mul);
+        }
+      }
+    }
+    a.store(y, ldy, 0.0f);
+  }
+};
+
+template <typename T>
+void row_dot(const uint8_t* w, const Q8Rows& x, int M, int64_t K, float* y, int64_t ldy) {
+  for (int m0 = 0; m0 < M; m0 += kRowDotRows) {
+    const Q8Rows xm{x.q + m0 * x.ldq, x.ldq, x.d + m0 * x.ldd, x.s + m0 * x.ldd, x.ldd};
+    float* ym = y + m0 * ldy;
+    switch (std::min(kRowDotRows, M - m0)) {
+      case 1:
+        T::template run<1>(w, xm, K, ym, ldy);
+        break;
+      case 2:
+        T::template run<2>(w, xm, K, ym, ldy);
+        break;
+      case 3:
+        T::template run<3>(w, xm, K, ym, ldy);
+        break;
+      default:
+        T::template run<4>(w, xm, K, ym, ldy);
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+void quantize_q8_avx2(const float* x, int64_t n, int8_t* q, float* d, float* s) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  for (int64_t b = 0; b < n / 32; ++b) {
+    __m256 v[4];
+    __m256 mx = _mm256_setzero_ps();
+    for (int i = 0; i < 4; ++i) {
+      v[i] = _mm256_loadu_ps(x + 32 * b + 8 * i);
+      mx = _mm256_max_ps(mx, _mm256_andnot_ps(sign, v[i]));
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float amax = _mm_cvtss_f32(m4);
+    const __m256 id = _mm256_set1_ps(amax > 0 ? 127.0f / amax : 0.0f);
+    __m256i i[4];
+    for (int k = 0; k < 4; ++k) i[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], id));
+    // Sum of the codes, then pack 32 x i32 -> 32 x i8 in element order.
+    __m256i sum = _mm256_add_epi32(_mm256_add_epi32(i[0], i[1]), _mm256_add_epi32(i[2], i[3]));
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+    const __m256i p16 = _mm256_packs_epi32(i[0], i[1]);  // lanes: 0-3 8-11 | 4-7 12-15
+    const __m256i p16b = _mm256_packs_epi32(i[2], i[3]);
+    const __m256i p8 = _mm256_packs_epi16(p16, p16b);  // 0-3 8-11 16-19 24-27 | 4-7 ...
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 32 * b),
+                        _mm256_permutevar8x32_epi32(p8, order));
+    d[b] = amax / 127.0f;
+    s[b] = d[b] * static_cast<float>(_mm_cvtsi128_si32(s4));
+  }
+}
+
+RowDotQ8 row_dot_q8_avx2(GgmlType type) {
+  switch (type) {
+    case GgmlType::Q4_0:
+      return row_dot<Q4_0>;
+    case GgmlType::Q4_1:
+      return row_dot<Q4_1>;
+    case GgmlType::Q5_0:
+      return row_dot<Q5_0>;
+    case GgmlType::Q5_1:
+      return row_dot<Q5_1>;
+    case GgmlType::Q8_0:
+      return row_dot<Q8_0>;
+    case GgmlType::Q4_K:
+      return row_dot<QK_4_5<false>>;
+    case GgmlType::Q5_K:
+      return row_dot<QK_4_5<true>>;
+    case GgmlType::Q6_K:
+      return row_dot<Q6_K>;
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace pivot::cpu
+
+#endif
