@@ -237,7 +237,16 @@ std::vector<Case> cases() {
                                                                    {128, 4, 2, 2, 300},
                                                                    {64, 9, 100, 3, 0},
                                                                    {256, 4, 40, 1, 20},
-                                                                   {40, 6, 61, 6, 7}})
+                                                                   {40, 6, 61, 6, 7},
+                                                                   // decode over long KV: split
+                                                                   // keys, GQA groups 1..8
+                                                                   {64, 9, 1, 3, 700},
+                                                                   {256, 4, 1, 1, 900},
+                                                                   {64, 8, 8, 1, 500},
+                                                                   {64, 32, 1, 8, 400},
+                                                                   {32, 6, 4, 3, 260},
+                                                                   {16, 5, 2, 5, 1000},
+                                                                   {64, 14, 2, 2, 600}})
     v.push_back({"attention_D" + std::to_string(D) + "_H" + std::to_string(H) + "_M" +
                      std::to_string(M) + "_KV" + std::to_string(KV) + "_P" + std::to_string(P),
                  OpKind::kAttention, GgmlType::F32, D, H, M, KV, P});
@@ -247,7 +256,9 @@ std::vector<Case> cases() {
                                                                       {10, 4, 3, 4, 0, 3},
                                                                       {128, 4, 2, 2, 300, 512},
                                                                       {64, 9, 70, 3, 30, 16},
-                                                                      {32, 4, 50, 2, 0, 20}}) {
+                                                                      {32, 4, 50, 2, 0, 20},
+                                                                      {256, 4, 1, 1, 900, 512},
+                                                                      {64, 8, 6, 2, 700, 200}}) {
     v.push_back({"attention_window" + std::to_string(W) + "_D" + std::to_string(D) + "_M" +
                      std::to_string(M) + "_P" + std::to_string(P),
                  OpKind::kAttention, GgmlType::F32, D, H, M, KV, P});

@@ -15,6 +15,7 @@
 #include "../host_memory.h"
 #include "../op_check.h"
 #include "attention_cpu.h"
+#include "decode_attention.h"
 #include "gemm.h"
 #include "kernels.h"
 #include "pivot/backend.h"
@@ -61,6 +62,7 @@ class CpuBackend final : public Backend {
                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))),
         scratch_(static_cast<size_t>(pool_.size())),
         key_rows_(static_cast<size_t>(pool_.size())),
+        decode_(pool_.size()),
         q8_(o.activations == ActivationType::kQ8) {}
 
   DeviceProps props() const override {
@@ -115,6 +117,12 @@ class CpuBackend final : public Backend {
   MemoryInfo memory_info() const override { return mem_.info(); }
 
  private:
+  // Weight rows per decode matmul task: about 8 tasks per thread (each costs a claim on
+  // the pool's shared counter; the LM head has 49152-262144 rows), at least 16.
+  int64_t decode_rows_per_task(int64_t N) const {
+    return std::max<int64_t>(16, N / (8 * pool_.size()) / 16 * 16);
+  }
+
   float* scratch(int thread, size_t n) {
     std::vector<float>& s = scratch_[static_cast<size_t>(thread)];
     if (s.size() < n) s.resize(n);
@@ -165,7 +173,7 @@ class CpuBackend final : public Backend {
     if (fused) {  // decode: weights streamed once, dequantized in registers
       float* xs = scratch(0, static_cast<size_t>(M * (K / 32)));
       cpu::block_sums_32(x, K, M, K, xs);
-      const int64_t rows_per_task = 16;
+      const int64_t rows_per_task = decode_rows_per_task(N);
       pool_.run((N + rows_per_task - 1) / rows_per_task, [&](int64_t task, int) {
         const int64_t n1 = std::min(N, (task + 1) * rows_per_task);
         for (int64_t n = task * rows_per_task; n < n1; ++n)
@@ -265,7 +273,7 @@ class CpuBackend final : public Backend {
     const float* kc = f32(op.src[1]);
     const float* vc = f32(op.src[2]);
     const int64_t D = q.ne[0], n_head = q.ne[1], M = q.ne[2], n_kv_head = op.src[1].ne[1];
-    const int64_t group = n_head / n_kv_head, n_max = op.attn.pos0 + M;
+    const int64_t group = n_head / n_kv_head;
     if (M > kFusedMaxRows) {  // prefill: blocks of consecutive queries share their keys
       std::vector<std::pair<int64_t, int64_t>> blocks;
       const int64_t qb = std::max<int64_t>(1, kAttnRows / group);
@@ -274,33 +282,14 @@ class CpuBackend final : public Backend {
         return cache + (j * n_kv_head + kvh) * D;
       });
     }
-    for (int t = 0; t < pool_.size(); ++t) scratch(t, static_cast<size_t>(n_max + D));
-    pool_.run(M * n_head, [&](int64_t task, int thread) {
-      const int64_t m = task / n_head, h = task % n_head, kvh = h / group;
-      const int64_t qpos = op.attn.pos0 + m;  // sees j0 ..= qpos
-      const int64_t j0 = op.attn.window > 0 ? std::max<int64_t>(0, qpos - op.attn.window + 1) : 0;
-      float* score = scratch_[static_cast<size_t>(thread)].data();
-      float* acc = score + n_max;
-      const float* qv = f32(q) + (m * n_head + h) * D;
-      float max_s = -INFINITY;
-      for (int64_t j = j0; j <= qpos; ++j) {
-        double s = 0;
-        k_.dot_rows(qv, kc + (j * n_kv_head + kvh) * D, D, 0, 1, &s);
-        score[j] = static_cast<float>(s) * op.attn.scale;
-        max_s = std::max(max_s, score[j]);
-      }
-      double sum = 0;
-      for (int64_t j = j0; j <= qpos; ++j) sum += score[j] = std::exp(score[j] - max_s);
-      std::fill(acc, acc + D, 0.0f);
-      for (int64_t j = j0; j <= qpos; ++j) {
-        const float p = score[j];
-        const float* vv = vc + (j * n_kv_head + kvh) * D;
-        for (int64_t d = 0; d < D; ++d) acc[d] += p * vv[d];
-      }
-      float* out = f32(op.dst) + (m * n_head + h) * D;
-      const float inv = static_cast<float>(1.0 / sum);
-      for (int64_t d = 0; d < D; ++d) out[d] = acc[d] * inv;
-    });
+    cpu::DecodeQuery queries[kFusedMaxRows];
+    for (int64_t m = 0; m < M; ++m) {
+      const int64_t qpos = op.attn.pos0 + m;  // sees first ..= qpos
+      queries[m] = {f32(q) + m * n_head * D, f32(op.dst) + m * n_head * D,
+                    op.attn.window > 0 ? std::max<int64_t>(0, qpos - op.attn.window + 1) : 0, qpos,
+                    nullptr};
+    }
+    decode_.run(pool_, k_.dot_rows, {kc, vc, D, n_head, n_kv_head, 1, op.attn.scale}, queries, M);
   }
 
   // As attention(), but each query reads its own sequence's pool blocks.
@@ -310,11 +299,7 @@ class CpuBackend final : public Backend {
     const int64_t D = q.ne[0], n_head = q.ne[1], M = q.ne[2], n_kv_head = kp.ne[1];
     const int64_t bs = kp.ne[2], W = op.src[3].ne[0], group = n_head / n_kv_head;
     const int32_t* table = i32(op.src[3]);
-    int64_t n_max = 0;
-    for (int64_t m = 0; m < M; ++m) {
-      check_paged_row(op, m, "cpu");
-      n_max = std::max<int64_t>(n_max, table[m * W] + 1);
-    }
+    for (int64_t m = 0; m < M; ++m) check_paged_row(op, m, "cpu");
     if (M > kFusedMaxRows) {  // prefill: consecutive queries with the same block table
       std::vector<std::pair<int64_t, int64_t>> blocks;
       const int64_t qb = std::max<int64_t>(1, kAttnRows / group);
@@ -334,39 +319,16 @@ class CpuBackend final : public Backend {
             return pool + ((row[1 + j / bs] * bs + j % bs) * n_kv_head + kvh) * D;
           });
     }
-    for (int t = 0; t < pool_.size(); ++t) scratch(t, static_cast<size_t>(n_max + D));
-    const float* kc = f32(kp);
-    const float* vc = f32(op.src[2]);
-    pool_.run(M * n_head, [&](int64_t task, int thread) {
-      const int64_t m = task / n_head, h = task % n_head, kvh = h / group;
-      const int32_t* row = table + m * W;
+    cpu::DecodeQuery queries[kFusedMaxRows];
+    for (int64_t m = 0; m < M; ++m) {
+      const int32_t* row = table + m * W;  // [position, block ids...]
       const int64_t qpos = row[0];
-      const int64_t j0 = op.attn.window > 0 ? std::max<int64_t>(0, qpos - op.attn.window + 1) : 0;
-      auto at = [&](const float* pool, int64_t j) {
-        return pool + ((row[1 + j / bs] * bs + j % bs) * n_kv_head + kvh) * D;
-      };
-      float* score = scratch_[static_cast<size_t>(thread)].data();
-      float* acc = score + n_max;
-      const float* qv = f32(q) + (m * n_head + h) * D;
-      float max_s = -INFINITY;
-      for (int64_t j = j0; j <= qpos; ++j) {
-        double s = 0;
-        k_.dot_rows(qv, at(kc, j), D, 0, 1, &s);
-        score[j] = static_cast<float>(s) * op.attn.scale;
-        max_s = std::max(max_s, score[j]);
-      }
-      double sum = 0;
-      for (int64_t j = j0; j <= qpos; ++j) sum += score[j] = std::exp(score[j] - max_s);
-      std::fill(acc, acc + D, 0.0f);
-      for (int64_t j = j0; j <= qpos; ++j) {
-        const float p = score[j];
-        const float* vv = at(vc, j);
-        for (int64_t d = 0; d < D; ++d) acc[d] += p * vv[d];
-      }
-      float* out = f32(op.dst) + (m * n_head + h) * D;
-      const float inv = static_cast<float>(1.0 / sum);
-      for (int64_t d = 0; d < D; ++d) out[d] = acc[d] * inv;
-    });
+      queries[m] = {f32(q) + m * n_head * D, f32(op.dst) + m * n_head * D,
+                    op.attn.window > 0 ? std::max<int64_t>(0, qpos - op.attn.window + 1) : 0, qpos,
+                    row + 1};
+    }
+    decode_.run(pool_, k_.dot_rows,
+                {f32(kp), f32(op.src[2]), D, n_head, n_kv_head, bs, op.attn.scale}, queries, M);
   }
 
   // Prefill attention over query blocks {first query, count} (attention_cpu.h), one
@@ -483,6 +445,7 @@ class CpuBackend final : public Backend {
   ThreadPool pool_;
   std::vector<std::vector<float>> scratch_;          // per thread
   std::vector<std::vector<const float*>> key_rows_;  // per thread: prefill attention's K, V rows
+  cpu::DecodeAttention decode_;                      // decode attention's scratch
   HostMemory mem_;
   const bool q8_;  // BackendOptions::activations == kQ8: decode matmuls in Q8 (kernels.h)
 };

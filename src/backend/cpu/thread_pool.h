@@ -2,8 +2,10 @@
 // i in [0, n) on the workers and the calling thread, and returns when all are
 // done. Tasks are claimed from a shared counter, so the caller never waits for a
 // worker the OS has not scheduled (machines are often oversubscribed): late
-// workers find no task left. Workers spin briefly between jobs (decode issues
-// hundreds of small jobs per token), then sleep. One caller at a time; fn must
+// workers find no task left. A job is published with one atomic store and closed
+// with another (no lock on the hot path: decode issues hundreds of jobs per
+// token); workers spin briefly between jobs, then sleep on a condition variable,
+// and only then does the caller pay for a wake-up. One caller at a time; fn must
 // not throw.
 #pragma once
 
@@ -46,17 +48,19 @@ class ThreadPool {
   void work(int thread);
 
   std::vector<std::thread> workers_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int64_t> next_{0};
-  std::atomic<int64_t> done_{0};  // tasks finished in the current job
+  // job_ = 2 * generation + open: workers join a job only while its open bit is
+  // set, and the caller closes it before it reuses the fields below.
+  alignas(64) std::atomic<uint64_t> job_{0};
   std::atomic<int> active_{0};    // workers inside the current job
-  bool open_ = false;             // current job accepts workers (guarded by mu_)
+  std::atomic<int> sleepers_{0};  // workers blocked (or about to block) on cv_
   std::atomic<bool> stop_{false};
   int64_t n_tasks_ = 0;
   Thunk thunk_ = nullptr;
   void* ctx_ = nullptr;
+  alignas(64) std::atomic<int64_t> next_{0};  // next task to claim
+  alignas(64) std::atomic<int64_t> done_{0};  // tasks finished in the current job
+  std::mutex mu_;
+  std::condition_variable cv_;
 };
 
 }  // namespace pivot::cpu
