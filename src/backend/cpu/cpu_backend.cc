@@ -161,7 +161,7 @@ class CpuBackend final : public Backend {
       for (int64_t m = 0; m < M; ++m)
         k_.quantize_q8(x + m * K, K, const_cast<int8_t*>(xq.q) + m * K, buf + m * nb,
                        buf + M * nb + m * nb);
-      const int64_t rows_per_task = 16;
+      const int64_t rows_per_task = decode_rows_per_task(N);
       pool_.run((N + rows_per_task - 1) / rows_per_task, [&](int64_t task, int) {
         const int64_t n1 = std::min(N, (task + 1) * rows_per_task);
         for (int64_t n = task * rows_per_task; n < n1; ++n)
