@@ -8,31 +8,44 @@
 
 namespace pivot::cpu {
 
+namespace {
+
+// Each buffer starts 64-byte aligned (gemm.h): 16 floats of slack apiece.
+constexpr int64_t kSlack = 16;
+
+}  // namespace
+
 int64_t attention_block_scratch(int64_t n_q, int64_t group, int64_t n_keys, int64_t D) {
   const int64_t rows = n_q * group;
   return rows * D                        // queries, contiguous
+         + gemm_x_floats(rows, D)        // queries packed as GEMM activations
          + gemm_panel_floats(n_keys, D)  // keys packed as GEMM weight rows
          + rows * n_keys                 // scores, then probabilities
+         + gemm_x_floats(rows, n_keys)   // probabilities packed as GEMM activations
          + gemm_panel_floats(D, n_keys)  // values packed k-major
          + rows * D                      // unnormalised outputs
-         + rows;                         // row sums
+         + rows                          // row sums
+         + 8 * kSlack;
 }
 
-void attention_block(GemmTile tile, const AttentionBlock& b, float* scratch) {
+void attention_block(const GemmKernels& g, const AttentionBlock& b, float* scratch) {
   const int64_t D = b.D, rows = b.n_q * b.group, n = b.j_hi - b.j_lo + 1;
-  float* qbuf = scratch;
-  float* kpanel = qbuf + rows * D;
-  float* s = kpanel + gemm_panel_floats(n, D);
-  float* vpanel = s + rows * n;
-  float* o = vpanel + gemm_panel_floats(D, n);
+  float* qbuf = gemm_align(scratch);
+  float* qp = gemm_align(qbuf + rows * D);
+  float* kpanel = gemm_align(qp + gemm_x_floats(rows, D));
+  float* s = gemm_align(kpanel + gemm_panel_floats(n, D));
+  float* sp = gemm_align(s + rows * n);
+  float* vpanel = gemm_align(sp + gemm_x_floats(rows, n));
+  float* o = gemm_align(vpanel + gemm_panel_floats(D, n));
   float* sum = o + rows * D;
 
   for (int64_t i = 0; i < b.n_q; ++i)
     std::memcpy(qbuf + i * b.group * D, b.q + i * b.q_stride,
                 static_cast<size_t>(b.group * D) * sizeof(float));
   for (int64_t j = 0; j < n; j += kGemmNr)
-    gemm_pack_strip(b.k_rows + j, std::min<int64_t>(kGemmNr, n - j), D, kpanel + j * D);
-  gemm_panel(tile, qbuf, rows, D, kpanel, n, s, n);
+    gemm_pack_strip(g, b.k_rows + j, std::min<int64_t>(kGemmNr, n - j), D, kpanel + j * D);
+  gemm_pack_x(qbuf, D, rows, D, 0, (rows + kGemmMr - 1) / kGemmMr, qp);
+  gemm_panel(g, qp, rows, D, kpanel, n, s, n);
 
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t i = r / b.group, lo = b.first[i] - b.j_lo, hi = b.last[i] - b.j_lo;
@@ -56,7 +69,8 @@ void attention_block(GemmTile tile, const AttentionBlock& b, float* scratch) {
       std::fill(dst + w, dst + kGemmNr, 0.0f);
     }
   }
-  gemm_panel(tile, s, rows, n, vpanel, D, o, D);
+  gemm_pack_x(s, n, rows, n, 0, (rows + kGemmMr - 1) / kGemmMr, sp);
+  gemm_panel(g, sp, rows, n, vpanel, D, o, D);
 
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t i = r / b.group, g = r % b.group;

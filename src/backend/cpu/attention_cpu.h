@@ -1,7 +1,7 @@
 // Prefill attention for the cpu backend: one KV head and a block of queries at a
 // time, so the queries of all heads sharing that KV head (GQA group) read each
 // key and value once. Scores and the weighted sum of values are two GEMMs on the
-// prefill GEMM's tile kernel (gemm.h); softmax in f32 with an f64 row sum, as
+// prefill GEMM's kernels (gemm.h); softmax in f32 with an f64 row sum, as
 // the per-query path. Causal and sliding-window limits are exact per query.
 #pragma once
 
@@ -31,6 +31,6 @@ struct AttentionBlock {
 // Floats of scratch attention_block needs for n_q queries, group heads, n_keys keys.
 int64_t attention_block_scratch(int64_t n_q, int64_t group, int64_t n_keys, int64_t D);
 
-void attention_block(GemmTile tile, const AttentionBlock& b, float* scratch);
+void attention_block(const GemmKernels& g, const AttentionBlock& b, float* scratch);
 
 }  // namespace pivot::cpu

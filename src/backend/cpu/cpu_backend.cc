@@ -48,16 +48,17 @@ const Kernels& pick_kernels() {
   return cpu::scalar_kernels();
 }
 
-cpu::GemmTile pick_gemm_tile(const Kernels& k) {
-  if (k.name == std::string_view("avx2") && cpu::gemm_tile_avx2()) return cpu::gemm_tile_avx2();
-  return cpu::gemm_tile_scalar();
+const cpu::GemmKernels& pick_gemm(const Kernels& k) {
+  if (k.name == std::string_view("avx2") && cpu::gemm_kernels_avx2())
+    return *cpu::gemm_kernels_avx2();
+  return cpu::gemm_kernels_scalar();
 }
 
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(const BackendOptions& o)
       : k_(pick_kernels()),
-        gemm_tile_(pick_gemm_tile(k_)),
+        gemm_(pick_gemm(k_)),
         pool_(o.n_threads > 0 ? o.n_threads
                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))),
         scratch_(static_cast<size_t>(pool_.size())),
@@ -181,31 +182,66 @@ class CpuBackend final : public Backend {
       });
       return;
     }
-    // prefill: each task dequantizes and packs a panel of weight rows once, then runs
-    // the blocked GEMM over all M activation rows (gemm.h).
-    // Panels as wide as allowed (activations are re-read once per panel), their
-    // count a multiple of the thread count (no thread idles at the end).
+    prefill_matmul(w, x, M, y);
+  }
+
+  // y = x · Wᵀ for M > kFusedMaxRows (gemm.h): the activations are packed once,
+  // shared by all tasks; each task dequantizes and packs a panel of weight rows
+  // (a kChunk of 16 rows at a time, so the staging stays in L1), then runs the
+  // blocked GEMM over all M rows. Panels as wide as allowed (activations are
+  // re-read once per panel), their count a multiple of the thread count (no
+  // thread idles at the end).
+  void prefill_matmul(const Tensor& w, const float* x, int64_t M, float* y) {
+    const int64_t K = w.ne[0], N = w.ne[1];
+    const size_t row_bytes = w.row_bytes();
+    const auto* wd = static_cast<const uint8_t*>(w.data);
+    const int64_t n_mpanels = (M + cpu::kGemmMr - 1) / cpu::kGemmMr;
+    if (xpack_.size() < static_cast<size_t>(cpu::gemm_x_floats(M, K) + 15))
+      xpack_.resize(static_cast<size_t>(cpu::gemm_x_floats(M, K) + 15));
+    float* xp = cpu::gemm_align(xpack_.data());
+    const int64_t per_task = std::max<int64_t>(1, n_mpanels / (4 * pool_.size()));
+    pool_.run((n_mpanels + per_task - 1) / per_task, [&](int64_t task, int) {
+      cpu::gemm_pack_x(x, K, M, K, task * per_task, std::min(n_mpanels, (task + 1) * per_task), xp);
+    });
+
     int64_t n_panels = (N + cpu::kGemmPanelRows - 1) / cpu::kGemmPanelRows;
     n_panels = (n_panels + pool_.size() - 1) / pool_.size() * pool_.size();
     const int64_t panel_rows =
         ((N + n_panels - 1) / n_panels + cpu::kGemmNr - 1) / cpu::kGemmNr * cpu::kGemmNr;
     n_panels = (N + panel_rows - 1) / panel_rows;
     const int64_t panel_floats = cpu::gemm_panel_floats(panel_rows, K);
+    const cpu::DequantChunk dq = w.type == GgmlType::F32 ? nullptr : k_.dequant(w.type);
+    // Staging for 16 rows: a kChunk each when dequantized by chunks, else whole rows.
+    const int64_t stage = cpu::kGemmNr * (dq ? cpu::kChunk : K);
     for (int t = 0; t < pool_.size(); ++t)
-      scratch(t, static_cast<size_t>(panel_floats + cpu::kGemmNr * K));
+      scratch(t, static_cast<size_t>(panel_floats + stage + 15));
     pool_.run(n_panels, [&](int64_t panel_index, int thread) {
-      float* panel = scratch_[static_cast<size_t>(thread)].data();
+      float* panel = cpu::gemm_align(scratch_[static_cast<size_t>(thread)].data());
       float* row_buf = panel + panel_floats;
       const int64_t n0 = panel_index * panel_rows;
       const int64_t nr = std::min(panel_rows, N - n0);
       for (int64_t s0 = 0; s0 < nr; s0 += cpu::kGemmNr) {
         const int64_t ns = std::min<int64_t>(cpu::kGemmNr, nr - s0);
+        const uint8_t* src = wd + (n0 + s0) * row_bytes;
+        float* strip = panel + s0 * K;
         const float* rows[cpu::kGemmNr];
-        for (int64_t r = 0; r < ns; ++r)
-          rows[r] = weight_row(w.type, wd + (n0 + s0 + r) * row_bytes, K, row_buf + r * K);
-        cpu::gemm_pack_strip(rows, ns, K, panel + s0 * K);
+        if (!dq) {  // F32 rows are read in place; other types without a chunk kernel: whole rows
+          for (int64_t r = 0; r < ns; ++r)
+            rows[r] = weight_row(w.type, src + r * row_bytes, K, row_buf + r * K);
+          gemm_.pack_strip(rows, ns, K, strip);
+          continue;
+        }
+        for (int64_t k0 = 0; k0 < K; k0 += cpu::kChunk) {
+          const int64_t kc = std::min(cpu::kChunk, K - k0);
+          const size_t offset = ggml_row_bytes(w.type, k0).value_or(0);
+          for (int64_t r = 0; r < ns; ++r) {
+            rows[r] = row_buf + r * cpu::kChunk;
+            dq(src + r * row_bytes + offset, row_buf + r * cpu::kChunk, kc);
+          }
+          gemm_.pack_strip(rows, ns, kc, strip + k0 * cpu::kGemmNr);
+        }
       }
-      cpu::gemm_panel(gemm_tile_, x, M, K, panel, nr, y + n0, N);
+      cpu::gemm_panel(gemm_, xp, M, K, panel, nr, y + n0, N);
     });
   }
 
@@ -397,7 +433,7 @@ class CpuBackend final : public Backend {
       b.first = lo;
       b.last = hi;
       b.scale = op.attn.scale;
-      cpu::attention_block(gemm_tile_, b, scratch_[static_cast<size_t>(thread)].data());
+      cpu::attention_block(gemm_, b, scratch_[static_cast<size_t>(thread)].data());
     });
   }
 
@@ -441,9 +477,10 @@ class CpuBackend final : public Backend {
   }
 
   const Kernels& k_;
-  const cpu::GemmTile gemm_tile_;
+  const cpu::GemmKernels& gemm_;
   ThreadPool pool_;
   std::vector<std::vector<float>> scratch_;          // per thread
+  std::vector<float> xpack_;                         // prefill GEMM: packed activations
   std::vector<std::vector<const float*>> key_rows_;  // per thread: prefill attention's K, V rows
   cpu::DecodeAttention decode_;                      // decode attention's scratch
   HostMemory mem_;

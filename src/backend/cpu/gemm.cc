@@ -1,62 +1,94 @@
 // Packing and the blocked loop of the prefill GEMM (gemm.h), and the portable
-// tile kernel.
+// kernels.
 #include "gemm.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace pivot::cpu {
 namespace {
 
-void tile_scalar(int mr, int nr, int64_t kc, const float* x, int64_t ldx, const float* p, float* c,
-                 int64_t ldc, bool accumulate) {
-  for (int i = 0; i < mr; ++i) {
-    float s[kGemmNr] = {};
-    for (int64_t k = 0; k < kc; ++k) {
-      const float a = x[i * ldx + k];
-      for (int j = 0; j < kGemmNr; ++j) s[j] += a * p[k * kGemmNr + j];
-    }
-    for (int j = 0; j < nr; ++j) c[i * ldc + j] = (accumulate ? c[i * ldc + j] : 0.0f) + s[j];
+void tile_scalar(int mr, int nr, int64_t kc, const float* xp, const float* p, float* c, int64_t ldc,
+                 bool accumulate) {
+  float s[kGemmMr][kGemmNr] = {};
+  for (int64_t k = 0; k < kc; ++k, xp += kGemmMr, p += kGemmNr)
+    for (int i = 0; i < kGemmMr; ++i)
+      for (int j = 0; j < kGemmNr; ++j) s[i][j] += xp[i] * p[j];
+  for (int i = 0; i < mr; ++i)
+    for (int j = 0; j < nr; ++j) c[i * ldc + j] = (accumulate ? c[i * ldc + j] : 0.0f) + s[i][j];
+}
+
+// Sequential writes, 16 sequential read streams: much cheaper than scattering each
+// row at a 64-byte stride.
+void pack_strip_scalar(const float* const* rows, int64_t nr, int64_t kc, float* dst) {
+  for (int64_t k = 0; k < kc; ++k, dst += kGemmNr) {
+    for (int64_t j = 0; j < nr; ++j) dst[j] = rows[j][k];
+    std::fill(dst + nr, dst + kGemmNr, 0.0f);
   }
 }
 
 }  // namespace
 
-GemmTile gemm_tile_scalar() {
-  return tile_scalar;
+const GemmKernels& gemm_kernels_scalar() {
+  static const GemmKernels k{"scalar", tile_scalar, pack_strip_scalar};
+  return k;
+}
+
+int64_t gemm_x_floats(int64_t M, int64_t K) {
+  return (M + kGemmMr - 1) / kGemmMr * kGemmMr * K;
+}
+
+void gemm_pack_x(const float* x, int64_t ldx, int64_t M, int64_t K, int64_t p0, int64_t p1,
+                 float* xp) {
+  const int64_t Mp = (M + kGemmMr - 1) / kGemmMr * kGemmMr;
+  for (int64_t p = p0; p < p1; ++p) {
+    const float* src[kGemmMr];
+    const int rows = static_cast<int>(std::min<int64_t>(kGemmMr, M - p * kGemmMr));
+    for (int i = 0; i < rows; ++i) src[i] = x + (p * kGemmMr + i) * ldx;
+    for (int64_t k0 = 0; k0 < K; k0 += kGemmKc) {
+      const int64_t kc = std::min(kGemmKc, K - k0);
+      float* dst = xp + k0 * Mp + p * kc * kGemmMr;
+      if (rows == kGemmMr) {
+        for (int64_t k = k0; k < k0 + kc; ++k, dst += kGemmMr)
+          for (int i = 0; i < kGemmMr; ++i) dst[i] = src[i][k];
+      } else {
+        for (int64_t k = k0; k < k0 + kc; ++k, dst += kGemmMr)
+          for (int i = 0; i < kGemmMr; ++i) dst[i] = i < rows ? src[i][k] : 0.0f;
+      }
+    }
+  }
 }
 
 int64_t gemm_panel_floats(int64_t n_rows, int64_t K) {
   return (n_rows + kGemmNr - 1) / kGemmNr * kGemmNr * K;
 }
 
-// Sequential writes, 16 sequential read streams: much cheaper than scattering each
-// row at a 64-byte stride.
-void gemm_pack_strip(const float* const* rows, int64_t nr, int64_t K, float* strip) {
-  if (nr == kGemmNr) {
-    for (int64_t k = 0; k < K; ++k, strip += kGemmNr)
-      for (int j = 0; j < kGemmNr; ++j) strip[j] = rows[j][k];
-    return;
-  }
-  for (int64_t k = 0; k < K; ++k, strip += kGemmNr) {
-    for (int64_t j = 0; j < nr; ++j) strip[j] = rows[j][k];
-    std::fill(strip + nr, strip + kGemmNr, 0.0f);
-  }
+void gemm_pack_strip(const GemmKernels& g, const float* const* rows, int64_t nr, int64_t K,
+                     float* strip) {
+  g.pack_strip(rows, nr, K, strip);
 }
 
-void gemm_panel(GemmTile tile, const float* x, int64_t M, int64_t K, const float* panel,
+void gemm_panel(const GemmKernels& g, const float* xp, int64_t M, int64_t K, const float* panel,
                 int64_t n_rows, float* y, int64_t ldy) {
   const int64_t n_strips = (n_rows + kGemmNr - 1) / kGemmNr;
+  const int64_t Mp = (M + kGemmMr - 1) / kGemmMr * kGemmMr;
   for (int64_t k0 = 0; k0 < K; k0 += kGemmKc) {
     const int64_t kc = std::min(kGemmKc, K - k0);
     for (int64_t m0 = 0; m0 < M; m0 += kGemmMr) {
       const int mr = static_cast<int>(std::min<int64_t>(kGemmMr, M - m0));
+      const float* x = xp + k0 * Mp + m0 * kc;
       for (int64_t s = 0; s < n_strips; ++s) {
         const int nr = static_cast<int>(std::min<int64_t>(kGemmNr, n_rows - s * kGemmNr));
-        tile(mr, nr, kc, x + m0 * K + k0, K, panel + s * kGemmNr * K + k0 * kGemmNr,
-             y + m0 * ldy + s * kGemmNr, ldy, k0 > 0);
+        g.tile(mr, nr, kc, x, panel + s * kGemmNr * K + k0 * kGemmNr, y + m0 * ldy + s * kGemmNr,
+               ldy, k0 > 0);
       }
     }
   }
+}
+
+float* gemm_align(float* p) {
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  return reinterpret_cast<float*>((a + 63) & ~uintptr_t{63});
 }
 
 }  // namespace pivot::cpu

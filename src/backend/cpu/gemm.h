@@ -1,28 +1,48 @@
 // The cpu backend's prefill GEMM: y[M][N] = x[M][K] · W[N][K]ᵀ in f32 with f32
-// accumulation, for M above the fused decode path. Weights are dequantized once
-// per panel of up to kGemmPanelRows rows and packed k-major in strips of kGemmNr
-// columns; a register-blocked tile kernel (kGemmMr x kGemmNr outputs) broadcasts
-// activations against a packed strip, K blocked by kGemmKc so the strip stays in
-// L1. Classic Goto/BLIS blocking; the tile kernel is chosen at run time (AVX2+FMA
-// or portable scalar).
+// accumulation, for M above the fused decode path. Goto/BLIS blocking: the
+// activations are packed once per matmul into micro-panels of kGemmMr rows
+// (k-major, so the tile broadcasts from one contiguous stream); weights are
+// dequantized once per panel of up to kGemmPanelRows rows and packed k-major in
+// strips of kGemmNr columns; K is blocked by kGemmKc so a micro-panel of x
+// (kGemmMr x kGemmKc floats, 6 KB) stays in L1 while the panel's K block
+// (128 x 256 floats, 128 KB) streams from L2. The kernels are chosen at run time
+// (AVX2+FMA or portable scalar). Buffers the tile reads are best 64-byte aligned
+// (a 32-byte load then never splits a cache line).
 #pragma once
 
 #include <cstdint>
 
 namespace pivot::cpu {
 
-inline constexpr int kGemmMr = 6;               // activation rows per tile
+inline constexpr int kGemmMr = 6;               // activation rows per tile (micro-panel)
 inline constexpr int kGemmNr = 16;              // weight rows (output columns) per strip
-inline constexpr int64_t kGemmKc = 128;         // K elements per block
+inline constexpr int64_t kGemmKc = 256;         // K elements per block
 inline constexpr int64_t kGemmPanelRows = 128;  // most weight rows per panel (one pool task)
 
-// c[i * ldc + j] = (accumulate ? c[i * ldc + j] : 0) + Σ_{k < kc} x[i * ldx + k] · p[k * kGemmNr +
-// j] for i < mr (1..kGemmMr), j < nr (1..kGemmNr); p is one packed strip block.
-using GemmTile = void (*)(int mr, int nr, int64_t kc, const float* x, int64_t ldx, const float* p,
-                          float* c, int64_t ldc, bool accumulate);
+struct GemmKernels {
+  const char* name;
+  // c[i * ldc + j] = (accumulate ? c[i * ldc + j] : 0) + Σ_{k < kc} xp[k * kGemmMr + i] ·
+  // p[k * kGemmNr + j] for i < mr (1..kGemmMr), j < nr (1..kGemmNr): one packed micro-panel of
+  // x against one strip block. Rows mr .. kGemmMr of xp are read (they hold zeros).
+  void (*tile)(int mr, int nr, int64_t kc, const float* xp, const float* p, float* c, int64_t ldc,
+               bool accumulate);
+  // dst[k * kGemmNr + j] = rows[j][k] for k < kc, j < nr (nr <= kGemmNr); columns nr ..
+  // kGemmNr are zero.
+  void (*pack_strip)(const float* const* rows, int64_t nr, int64_t kc, float* dst);
+};
 
-GemmTile gemm_tile_scalar();
-GemmTile gemm_tile_avx2();  // nullptr if not compiled in (non-x86 builds)
+const GemmKernels& gemm_kernels_scalar();
+const GemmKernels* gemm_kernels_avx2();  // nullptr if not compiled in (non-x86 builds)
+
+// Floats the packed activations of M rows x K occupy: M rounded up to kGemmMr, times K.
+int64_t gemm_x_floats(int64_t M, int64_t K);
+
+// Packs micro-panels p0 .. p1 (rows 6 p .. 6 p + 5 of x, row m at x + m * ldx; rows >= M
+// zero) of all K into xp, which holds gemm_x_floats(M, K): K block b (k0 = b kGemmKc, kc
+// wide) of micro-panel p starts at xp + k0 * Mp + p * kc * kGemmMr (Mp: M rounded up to
+// kGemmMr). Different panel ranges write disjoint floats (threads may split the work).
+void gemm_pack_x(const float* x, int64_t ldx, int64_t M, int64_t K, int64_t p0, int64_t p1,
+                 float* xp);
 
 // Floats a packed panel of n_rows weight rows of K elements occupies.
 int64_t gemm_panel_floats(int64_t n_rows, int64_t K);
@@ -30,10 +50,15 @@ int64_t gemm_panel_floats(int64_t n_rows, int64_t K);
 // Packs weight rows rows[0 .. nr) (nr <= kGemmNr, K floats each) as one strip of
 // kGemmNr * K floats, k-major; columns nr .. kGemmNr are zero. Strip s of a panel
 // starts at panel + s * kGemmNr * K.
-void gemm_pack_strip(const float* const* rows, int64_t nr, int64_t K, float* strip);
+void gemm_pack_strip(const GemmKernels& g, const float* const* rows, int64_t nr, int64_t K,
+                     float* strip);
 
-// y[m * ldy + n] = Σ_k x[m * K + k] · W[n][k] for m < M, n < n_rows, W packed in `panel`.
-void gemm_panel(GemmTile tile, const float* x, int64_t M, int64_t K, const float* panel,
+// y[m * ldy + n] = Σ_k x[m][k] · W[n][k] for m < M, n < n_rows: x packed by gemm_pack_x,
+// W packed in `panel`.
+void gemm_panel(const GemmKernels& g, const float* xp, int64_t M, int64_t K, const float* panel,
                 int64_t n_rows, float* y, int64_t ldy);
+
+// p rounded up to a 64-byte boundary; a buffer of n floats needs n + 15 to align.
+float* gemm_align(float* p);
 
 }  // namespace pivot::cpu

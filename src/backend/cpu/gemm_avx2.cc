@@ -1,7 +1,7 @@
-// The prefill GEMM's AVX2+FMA tile kernel (gemm.h): kGemmMr x 16 outputs in 12 ymm
-// accumulators, one broadcast activation against two packed weight vectors per
-// step. Compiled with -mavx2 -mfma (src/backend/CMakeLists.txt); called only after
-// the run-time CPU check in cpu_backend.cc.
+// The prefill GEMM's AVX2+FMA kernels (gemm.h): the tile (kGemmMr x 16 outputs in
+// 12 ymm accumulators, one broadcast activation from the packed micro-panel against
+// two packed weight vectors per step) and the strip packer (8 x 8 transposes). Compiled with -mavx2
+// -mfma (src/backend/CMakeLists.txt); called only after the run-time CPU check in cpu_backend.cc.
 #include "gemm.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -34,81 +34,87 @@ inline void put(float* c, __m256 lo, __m256 hi, int nr, bool accumulate) {
   _mm256_maskstore_ps(c + 8, m1, hi);
 }
 
-// Accumulators are named scalars, not an array, so they stay in registers.
-template <int MR>
-void tile(int nr, int64_t kc, const float* x, int64_t ldx, const float* p, float* c, int64_t ldc,
-          bool accumulate) {
+// Accumulators are named scalars, not an array, so they stay in registers. All
+// kGemmMr rows are computed (padding rows of xp are zeros); mr rows are stored.
+void tile_avx2(int mr, int nr, int64_t kc, const float* xp, const float* p, float* c, int64_t ldc,
+               bool accumulate) {
   __m256 a0 = _mm256_setzero_ps(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0,
          a4 = a0, b4 = a0, a5 = a0, b5 = a0;
-  const float* x0 = x;
-  // Rows past MR alias row 0 (never read), so no pointer leaves the array.
-  const float* x1 = x + (MR > 1 ? ldx : 0);
-  const float* x2 = x + (MR > 2 ? 2 * ldx : 0);
-  const float* x3 = x + (MR > 3 ? 3 * ldx : 0);
-  const float* x4 = x + (MR > 4 ? 4 * ldx : 0);
-  const float* x5 = x + (MR > 5 ? 5 * ldx : 0);
-  for (int64_t k = 0; k < kc; ++k, p += kGemmNr) {
+  for (int64_t k = 0; k < kc; ++k, p += kGemmNr, xp += kGemmMr) {
     const __m256 w0 = _mm256_loadu_ps(p), w1 = _mm256_loadu_ps(p + 8);
-    __m256 v = _mm256_broadcast_ss(x0 + k);
+    __m256 v = _mm256_broadcast_ss(xp);
     a0 = _mm256_fmadd_ps(v, w0, a0);
     b0 = _mm256_fmadd_ps(v, w1, b0);
-    if constexpr (MR > 1) {
-      v = _mm256_broadcast_ss(x1 + k);
-      a1 = _mm256_fmadd_ps(v, w0, a1);
-      b1 = _mm256_fmadd_ps(v, w1, b1);
-    }
-    if constexpr (MR > 2) {
-      v = _mm256_broadcast_ss(x2 + k);
-      a2 = _mm256_fmadd_ps(v, w0, a2);
-      b2 = _mm256_fmadd_ps(v, w1, b2);
-    }
-    if constexpr (MR > 3) {
-      v = _mm256_broadcast_ss(x3 + k);
-      a3 = _mm256_fmadd_ps(v, w0, a3);
-      b3 = _mm256_fmadd_ps(v, w1, b3);
-    }
-    if constexpr (MR > 4) {
-      v = _mm256_broadcast_ss(x4 + k);
-      a4 = _mm256_fmadd_ps(v, w0, a4);
-      b4 = _mm256_fmadd_ps(v, w1, b4);
-    }
-    if constexpr (MR > 5) {
-      v = _mm256_broadcast_ss(x5 + k);
-      a5 = _mm256_fmadd_ps(v, w0, a5);
-      b5 = _mm256_fmadd_ps(v, w1, b5);
-    }
+    v = _mm256_broadcast_ss(xp + 1);
+    a1 = _mm256_fmadd_ps(v, w0, a1);
+    b1 = _mm256_fmadd_ps(v, w1, b1);
+    v = _mm256_broadcast_ss(xp + 2);
+    a2 = _mm256_fmadd_ps(v, w0, a2);
+    b2 = _mm256_fmadd_ps(v, w1, b2);
+    v = _mm256_broadcast_ss(xp + 3);
+    a3 = _mm256_fmadd_ps(v, w0, a3);
+    b3 = _mm256_fmadd_ps(v, w1, b3);
+    v = _mm256_broadcast_ss(xp + 4);
+    a4 = _mm256_fmadd_ps(v, w0, a4);
+    b4 = _mm256_fmadd_ps(v, w1, b4);
+    v = _mm256_broadcast_ss(xp + 5);
+    a5 = _mm256_fmadd_ps(v, w0, a5);
+    b5 = _mm256_fmadd_ps(v, w1, b5);
   }
   put(c, a0, b0, nr, accumulate);
-  if constexpr (MR > 1) put(c + ldc, a1, b1, nr, accumulate);
-  if constexpr (MR > 2) put(c + 2 * ldc, a2, b2, nr, accumulate);
-  if constexpr (MR > 3) put(c + 3 * ldc, a3, b3, nr, accumulate);
-  if constexpr (MR > 4) put(c + 4 * ldc, a4, b4, nr, accumulate);
-  if constexpr (MR > 5) put(c + 5 * ldc, a5, b5, nr, accumulate);
+  if (mr > 1) put(c + ldc, a1, b1, nr, accumulate);
+  if (mr > 2) put(c + 2 * ldc, a2, b2, nr, accumulate);
+  if (mr > 3) put(c + 3 * ldc, a3, b3, nr, accumulate);
+  if (mr > 4) put(c + 4 * ldc, a4, b4, nr, accumulate);
+  if (mr > 5) put(c + 5 * ldc, a5, b5, nr, accumulate);
 }
 
-void tile_avx2(int mr, int nr, int64_t kc, const float* x, int64_t ldx, const float* p, float* c,
-               int64_t ldc, bool accumulate) {
-  switch (mr) {
-    case 6:
-      return tile<6>(nr, kc, x, ldx, p, c, ldc, accumulate);
-    case 5:
-      return tile<5>(nr, kc, x, ldx, p, c, ldc, accumulate);
-    case 4:
-      return tile<4>(nr, kc, x, ldx, p, c, ldc, accumulate);
-    case 3:
-      return tile<3>(nr, kc, x, ldx, p, c, ldc, accumulate);
-    case 2:
-      return tile<2>(nr, kc, x, ldx, p, c, ldc, accumulate);
-    default:
-      return tile<1>(nr, kc, x, ldx, p, c, ldc, accumulate);
+// Columns k .. k + 7 of rows r[0 .. 7] (8 loads) as 8 vectors of one column each,
+// stored at dst + c * kGemmNr for column c: the usual unpack / shuffle / permute
+// 8 x 8 transpose.
+inline void transpose8(const float* const* r, int64_t k, float* dst) {
+  const __m256 t0 = _mm256_unpacklo_ps(_mm256_loadu_ps(r[0] + k), _mm256_loadu_ps(r[1] + k));
+  const __m256 t1 = _mm256_unpackhi_ps(_mm256_loadu_ps(r[0] + k), _mm256_loadu_ps(r[1] + k));
+  const __m256 t2 = _mm256_unpacklo_ps(_mm256_loadu_ps(r[2] + k), _mm256_loadu_ps(r[3] + k));
+  const __m256 t3 = _mm256_unpackhi_ps(_mm256_loadu_ps(r[2] + k), _mm256_loadu_ps(r[3] + k));
+  const __m256 t4 = _mm256_unpacklo_ps(_mm256_loadu_ps(r[4] + k), _mm256_loadu_ps(r[5] + k));
+  const __m256 t5 = _mm256_unpackhi_ps(_mm256_loadu_ps(r[4] + k), _mm256_loadu_ps(r[5] + k));
+  const __m256 t6 = _mm256_unpacklo_ps(_mm256_loadu_ps(r[6] + k), _mm256_loadu_ps(r[7] + k));
+  const __m256 t7 = _mm256_unpackhi_ps(_mm256_loadu_ps(r[6] + k), _mm256_loadu_ps(r[7] + k));
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_storeu_ps(dst + 0 * kGemmNr, _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_storeu_ps(dst + 1 * kGemmNr, _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_storeu_ps(dst + 2 * kGemmNr, _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_storeu_ps(dst + 3 * kGemmNr, _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_storeu_ps(dst + 4 * kGemmNr, _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_storeu_ps(dst + 5 * kGemmNr, _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_storeu_ps(dst + 6 * kGemmNr, _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_storeu_ps(dst + 7 * kGemmNr, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+void pack_strip_avx2(const float* const* rows, int64_t nr, int64_t kc, float* dst) {
+  int64_t k = 0;
+  if (nr == kGemmNr) {
+    for (; k + 8 <= kc; k += 8, dst += 8 * kGemmNr) {
+      transpose8(rows, k, dst);
+      transpose8(rows + 8, k, dst + 8);
+    }
+  }
+  for (; k < kc; ++k, dst += kGemmNr) {
+    for (int64_t j = 0; j < nr; ++j) dst[j] = rows[j][k];
+    for (int64_t j = nr; j < kGemmNr; ++j) dst[j] = 0.0f;
   }
 }
 
 }  // namespace
 
-GemmTile gemm_tile_avx2() {
-  static_assert(kGemmMr == 6, "tile_avx2 dispatches mr 1..6");
-  return tile_avx2;
+const GemmKernels* gemm_kernels_avx2() {
+  static_assert(kGemmMr == 6, "tile_avx2 holds 6 rows");
+  static const GemmKernels k{"avx2", tile_avx2, pack_strip_avx2};
+  return &k;
 }
 
 }  // namespace pivot::cpu
@@ -116,7 +122,7 @@ GemmTile gemm_tile_avx2() {
 #else
 
 namespace pivot::cpu {
-GemmTile gemm_tile_avx2() {
+const GemmKernels* gemm_kernels_avx2() {
   return nullptr;
 }
 }  // namespace pivot::cpu
