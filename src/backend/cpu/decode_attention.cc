@@ -62,7 +62,9 @@ void DecodeAttention::run(ThreadPool& pool, DotRows dot, const DecodeShape& s,
       }
     }
     double* sum = sums_[static_cast<size_t>(thread)].data();
-    float* part = C > 1 ? partials_.data() + ((m * H + kvh * G) * C + c) * (D + 2) : nullptr;
+    // A query of one range (r == 1, even when others are split) writes its output
+    // directly: the merge below skips it.
+    float* part = r > 1 ? partials_.data() + ((m * H + kvh * G) * C + c) * (D + 2) : nullptr;
     for (int64_t g = 0; g < G; ++g) {
       float* sg = sc + g * len;
       float mx = -INFINITY;
