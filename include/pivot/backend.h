@@ -195,13 +195,15 @@ struct BackendOptions {
   int n_threads = 0;  // 0: the backend's default (all cores)
   int device = 0;
   bool measure_bandwidth = false;  // device backends: fill DeviceProps::copy_bandwidth_Bps
-  // Activations of quantized-weight matmuls. kQ8 (default): the cpu backend's decode
-  // path (few activation rows) quantizes each activation row to Q8_0 blocks (32
-  // int8 values + one scale, the GGUF Q8_0 layout) and takes integer dot products
-  // with the weight blocks, as llama.cpp does; logits then differ from f32 math by
-  // about 1e-2 relative L2. kF32: every matmul keeps f32 activations (exact up to
-  // f32 rounding; what the transformers golden tests check). Backends without a
-  // Q8 path ignore it.
+  // Activations of quantized-weight matmuls. kQ8 (default): the cpu backend's
+  // decode path (few activation rows) quantizes each activation row to blocks of 32
+  // int8 values with one f32 scale (like GGUF Q8_0, whose scale is f16; format in
+  // src/backend/cpu/kernels.h) and takes integer dot products with the weight
+  // blocks, as llama.cpp does. Logits then differ from f32 math by a few 1e-2
+  // relative L2 (at most ~0.15 on the golden prompts, no more than llama.cpp's own
+  // difference: tests/py/test_generation_golden.py). kF32: every matmul keeps f32
+  // activations (exact up to f32 rounding; what the transformers golden tests
+  // check). Backends without a Q8 path ignore it.
   ActivationType activations = ActivationType::kQ8;
 };
 
