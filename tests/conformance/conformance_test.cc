@@ -208,6 +208,15 @@ std::vector<Case> cases() {
       v.back().tol = 1e-5;
       v.back().q8 = true;
     }
+    for (int64_t M : {9, 33}) {  // kQ8 prefill: the GEMM on Q8-rounded activations
+      if (!q8) break;
+      const int64_t K = bs == 32 ? 96 : 512, N = 19;
+      v.push_back({"matmul_q8_" + tn + "_batched_" + std::to_string(K) + "x" + std::to_string(N) +
+                       "x" + std::to_string(M),
+                   OpKind::kMatmul, t, K, N, M});
+      v.back().tol = 1e-5;
+      v.back().q8 = true;
+    }
   }
   for (auto [K, M] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {7, 3}, {576, 2}, {1001, 4}})
     v.push_back({"rms_norm_" + std::to_string(K) + "x" + std::to_string(M), OpKind::kRmsNorm,

@@ -182,7 +182,27 @@ class CpuBackend final : public Backend {
       });
       return;
     }
+    // kQ8 with a Q8 kernel for this type: the prefill GEMM sees the same Q8-rounded
+    // activations (q * d) as the decode kernels, so a token's result does not
+    // depend on how many rows share its step (serve's batches, chunked prefill).
+    if (q8_ && k_.row_dot_q8(w.type)) x = q8_rounded(x, M, K);
     prefill_matmul(w, x, M, y);
+  }
+
+  // The M x K activations rounded to the Q8 grid of kernels.h (x' = q · d per
+  // block of 32), in xq8_; rows spread over the threads.
+  const float* q8_rounded(const float* x, int64_t M, int64_t K) {
+    const int64_t nb = K / 32;
+    if (xq8_.size() < static_cast<size_t>(M * K)) xq8_.resize(static_cast<size_t>(M * K));
+    for (int t = 0; t < pool_.size(); ++t) scratch(t, static_cast<size_t>(K / 4 + 2 * nb));
+    pool_.run(M, [&](int64_t m, int thread) {
+      float* buf = scratch_[static_cast<size_t>(thread)].data();
+      auto* q = reinterpret_cast<int8_t*>(buf + 2 * nb);
+      k_.quantize_q8(x + m * K, K, q, buf, buf + nb);
+      float* out = xq8_.data() + m * K;
+      for (int64_t i = 0; i < K; ++i) out[i] = static_cast<float>(q[i]) * buf[i / 32];
+    });
+    return xq8_.data();
   }
 
   // y = x · Wᵀ for M > kFusedMaxRows (gemm.h): the activations are packed once,
@@ -479,8 +499,9 @@ class CpuBackend final : public Backend {
   const Kernels& k_;
   const cpu::GemmKernels& gemm_;
   ThreadPool pool_;
-  std::vector<std::vector<float>> scratch_;          // per thread
-  std::vector<float> xpack_;                         // prefill GEMM: packed activations
+  std::vector<std::vector<float>> scratch_;  // per thread
+  std::vector<float> xpack_;                 // prefill GEMM: packed activations
+  std::vector<float> xq8_;                   // prefill in kQ8: activations rounded to the Q8 grid
   std::vector<std::vector<const float*>> key_rows_;  // per thread: prefill attention's K, V rows
   cpu::DecodeAttention decode_;                      // decode attention's scratch
   HostMemory mem_;
