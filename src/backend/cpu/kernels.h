@@ -73,6 +73,18 @@ using QuantizeQ8 = void (*)(const float* x, int64_t n, int8_t* q, float* d, floa
 using RowDotQ8 = void (*)(const uint8_t* w, const Q8Rows& x, int M, int64_t K, float* y,
                           int64_t ldy);
 
+// Q4_K / Q5_K: the 6-bit scale and min of sub-block j (0..7) from the 12 packed
+// scale bytes q of a super-block (layout in src/format/quant_kquants.cc).
+inline void scale_min_k4(int j, const uint8_t* q, int* d, int* m) {
+  if (j < 4) {
+    *d = q[j] & 63;
+    *m = q[j + 4] & 63;
+  } else {
+    *d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+    *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
 struct Kernels {
   const char* name;  // "avx2", "scalar"
   DotRows dot_rows;

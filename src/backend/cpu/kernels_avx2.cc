@@ -9,21 +9,15 @@
 #include <algorithm>
 #include <cstring>
 
+#include "avx2_util.h"
+
 namespace pivot::cpu {
 namespace {
 
-float f16(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return _cvtsh_ss(h);
-}
-
-double hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
+using avx2::f16;
+using avx2::hsum;
+using avx2::nibbles32;
+using avx2::q5_values;
 
 void dot_rows(const float* a, const float* x, int64_t n, int64_t ldx, int nx, double* acc) {
   __m256 s[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
@@ -54,13 +48,6 @@ void store32(__m256i q, __m256 d, __m256 m, float* dst) {
   _mm256_storeu_ps(dst + 24, _mm256_fmadd_ps(i8_to_ps(_mm_srli_si128(hi, 8)), d, m));
 }
 
-// 16 packed nibbles -> 32 bytes: low nibbles are elements 0..15, high 16..31.
-__m256i nibbles32(const uint8_t* qs) {
-  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m128i mask = _mm_set1_epi8(0x0f);
-  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), mask), _mm_and_si128(b, mask));
-}
-
 // Q4_0: d (f16), qs[16]; x = (q - 8) * d.
 void dequant_q4_0(const uint8_t* src, float* dst, int64_t n) {
   for (int64_t b = 0; b < n / 32; ++b, src += 18, dst += 32) {
@@ -81,20 +68,6 @@ void dequant_q8_0(const uint8_t* src, float* dst, int64_t n) {
     const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + 2));
     store32(q, _mm256_set1_ps(f16(src)), _mm256_setzero_ps(), dst);
   }
-}
-
-// Q5_0 / Q5_1 block of 32: q = nibble | (bit j of qh) << 4, element order as
-// nibbles32 (low nibbles are elements 0..15). Returns the 32 unsigned values.
-__m256i q5_values(const uint8_t* qh_bytes, const uint8_t* qs) {
-  uint32_t qh;
-  std::memcpy(&qh, qh_bytes, 4);
-  // byte j of the result = byte j/8 of qh, then test bit j%8.
-  const __m256i spread = _mm256_shuffle_epi8(
-      _mm256_set1_epi32(static_cast<int>(qh)),
-      _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
-  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ULL));
-  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
-  return _mm256_or_si256(nibbles32(qs), _mm256_and_si256(set, _mm256_set1_epi8(0x10)));
 }
 
 // Q5_0: d (f16), qh (u32), qs[16]; x = (q - 16) * d.
@@ -123,16 +96,6 @@ void dequant_f16(const uint8_t* src, float* dst, int64_t n) {
 // Q4_K super-block (256): d, dmin (f16), scales[12] (6-bit scale and min per
 // 32-element sub-block j), qs[128]: sub-blocks 2c and 2c+1 are the low and high
 // nibbles of qs[32c .. 32c + 32). x = d * scale_j * q - dmin * min_j.
-void scale_min_k4(int j, const uint8_t* q, int* d, int* m) {
-  if (j < 4) {
-    *d = q[j] & 63;
-    *m = q[j + 4] & 63;
-  } else {
-    *d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-    *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
-}
-
 void dequant_q4_k(const uint8_t* src, float* dst, int64_t n) {
   const __m256i mask = _mm256_set1_epi8(0x0f);
   for (int64_t b = 0; b < n / 256; ++b, src += 144, dst += 256) {

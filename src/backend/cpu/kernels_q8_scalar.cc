@@ -24,17 +24,6 @@ struct Group {
   float offset;
 };
 
-// Q4_K / Q5_K: 6-bit scale and min of sub-block j (layout in quant_kquants.cc).
-void scale_min_k4(int j, const uint8_t* q, int* d, int* m) {
-  if (j < 4) {
-    *d = q[j] & 63;
-    *m = q[j + 4] & 63;
-  } else {
-    *d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-    *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
-}
-
 // Group g of a row (g-th 32 elements), per type; layouts as in quant.h.
 template <GgmlType T>
 void decode(const uint8_t* row, int64_t g, Group* out) {
