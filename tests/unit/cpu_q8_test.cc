@@ -88,7 +88,7 @@ TEST(CpuQ8, RowDotMatchesDequantizedDot) {
       const int64_t bs = ggml_type_traits(t).block_size;
       for (int64_t K : {bs, 3 * bs, bs == 32 ? int64_t{32 * 13} : int64_t{256 * 5}})
         for (int M = 1; M <= 8; ++M) {
-          const int64_t N = 3;
+          const int64_t N = 7;  // 4 + 2 + 1: every weight-row grouping
           std::vector<float> wf(static_cast<size_t>(N * K));
           for (float& v : wf) v = u(rng);
           const size_t rb = ggml_row_bytes(t, K).value();
@@ -106,7 +106,7 @@ TEST(CpuQ8, RowDotMatchesDequantizedDot) {
                            s.data() + m * K / 32);
           const Q8Rows xq{q.data(), K, d.data(), s.data(), K / 32};
           std::vector<float> y(static_cast<size_t>(M * N), NAN);
-          for (int64_t n = 0; n < N; ++n) dot(w.data() + n * rb, xq, M, K, y.data() + n, N);
+          dot(w.data(), rb, N, xq, M, K, y.data(), N);
           for (int m = 0; m < M; ++m) {
             const Q8Row r = quantize(x.data() + m * K, K);
             for (int64_t n = 0; n < N; ++n) {

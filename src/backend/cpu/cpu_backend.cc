@@ -164,9 +164,8 @@ class CpuBackend final : public Backend {
                        buf + M * nb + m * nb);
       const int64_t rows_per_task = decode_rows_per_task(N);
       pool_.run((N + rows_per_task - 1) / rows_per_task, [&](int64_t task, int) {
-        const int64_t n1 = std::min(N, (task + 1) * rows_per_task);
-        for (int64_t n = task * rows_per_task; n < n1; ++n)
-          fused_q8(wd + n * row_bytes, xq, static_cast<int>(M), K, y + n, N);
+        const int64_t n0 = task * rows_per_task, n1 = std::min(N, n0 + rows_per_task);
+        fused_q8(wd + n0 * row_bytes, row_bytes, n1 - n0, xq, static_cast<int>(M), K, y + n0, N);
       });
       return;
     }

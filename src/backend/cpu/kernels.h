@@ -5,6 +5,7 @@
 // against 8-bit activations (BackendOptions::activations == kQ8).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "pivot/ggml_type.h"
@@ -63,15 +64,18 @@ struct Q8Rows {
 // Quantizes one row of n floats (n a multiple of 32) as above: q[n], d[n/32], s[n/32].
 using QuantizeQ8 = void (*)(const float* x, int64_t n, int8_t* q, float* d, float* s);
 
-// y[m * ldy] = Σ_i W[i] · x'[m][i] for m < M: one weight row of K elements in GGUF
-// blocks against M Q8 activation rows. Per weight block (or K-quant sub-block)
-// of 32 the weight codes u and activation codes q meet in an exact integer dot
-// product; it is scaled once by d_w · d_x in f32. Types with an offset
-// (W = d_w (u - o), or d_w u + m_w) add o·d_w·s or m_w·s from the activation's s,
-// so results equal the f32 dot of dequantized W with x' up to f32 summation order.
-// Any M >= 1 works; groups of kRowDotRows rows share one pass over the weights.
-using RowDotQ8 = void (*)(const uint8_t* w, const Q8Rows& x, int M, int64_t K, float* y,
-                          int64_t ldy);
+// y[m * ldy + r] = Σ_i W_r[i] · x'[m][i] for r < R, m < M: R weight rows of K
+// elements in GGUF blocks (row r at w + r * row_bytes) against M Q8 activation
+// rows. Per weight block (or K-quant sub-block) of 32 the weight codes u and
+// activation codes q meet in an exact integer dot product; it is scaled once by
+// d_w · d_x in f32. Types with an offset (W = d_w (u - o), or d_w u + m_w) take
+// the integer offset o inside the integer dot (Q4_0: 8, Q5_0: 16) or add m_w·s
+// from the activation's s, so results equal the f32 dot of dequantized W with x'
+// up to f32 summation order. Any R, M >= 1 work; a kernel set may share one
+// pass over the activations between several weight rows and one pass over the
+// weights between up to kRowDotRows activation rows.
+using RowDotQ8 = void (*)(const uint8_t* w, size_t row_bytes, int64_t R, const Q8Rows& x, int M,
+                          int64_t K, float* y, int64_t ldy);
 
 // Q4_K / Q5_K: the 6-bit scale and min of sub-block j (0..7) from the 12 packed
 // scale bytes q of a super-block (layout in src/format/quant_kquants.cc).

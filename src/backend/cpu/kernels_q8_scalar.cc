@@ -34,8 +34,10 @@ void decode(const uint8_t* row, int64_t g, Group* out) {
       out->w[l] = b[kQs + l] & 0xf;
       out->w[l + 16] = b[kQs + l] >> 4;
     }
+    if constexpr (T == GgmlType::Q4_0)
+      for (int& v : out->w) v -= 8;  // the integer offset, inside the exact dot
     out->scale = f16(b);
-    out->offset = T == GgmlType::Q4_0 ? -8 * out->scale : f16(b + 2);
+    out->offset = T == GgmlType::Q4_0 ? 0.0f : f16(b + 2);
   } else if constexpr (T == GgmlType::Q5_0 || T == GgmlType::Q5_1) {
     constexpr int kBytes = T == GgmlType::Q5_0 ? 22 : 24, kQh = T == GgmlType::Q5_0 ? 2 : 4;
     const uint8_t* b = row + g * kBytes;
@@ -45,8 +47,10 @@ void decode(const uint8_t* row, int64_t g, Group* out) {
       out->w[l] = (b[kQh + 4 + l] & 0xf) | ((qh >> l) & 1) << 4;
       out->w[l + 16] = (b[kQh + 4 + l] >> 4) | ((qh >> (l + 16)) & 1) << 4;
     }
+    if constexpr (T == GgmlType::Q5_0)
+      for (int& v : out->w) v -= 16;
     out->scale = f16(b);
-    out->offset = T == GgmlType::Q5_0 ? -16 * out->scale : f16(b + 2);
+    out->offset = T == GgmlType::Q5_0 ? 0.0f : f16(b + 2);
   } else if constexpr (T == GgmlType::Q8_0) {
     const uint8_t* b = row + g * 34;
     for (int l = 0; l < 32; ++l) out->w[l] = static_cast<int8_t>(b[2 + l]);
@@ -97,6 +101,12 @@ void row_dot(const uint8_t* w, const Q8Rows& x, int M, int64_t K, float* y, int6
   }
 }
 
+template <GgmlType T>
+void rows_dot(const uint8_t* w, size_t row_bytes, int64_t R, const Q8Rows& x, int M, int64_t K,
+              float* y, int64_t ldy) {
+  for (int64_t r = 0; r < R; ++r) row_dot<T>(w + r * row_bytes, x, M, K, y + r, ldy);
+}
+
 }  // namespace
 
 void quantize_q8_scalar(const float* x, int64_t n, int8_t* q, float* d, float* s) {
@@ -119,21 +129,21 @@ void quantize_q8_scalar(const float* x, int64_t n, int8_t* q, float* d, float* s
 RowDotQ8 row_dot_q8_scalar(GgmlType type) {
   switch (type) {
     case GgmlType::Q4_0:
-      return row_dot<GgmlType::Q4_0>;
+      return rows_dot<GgmlType::Q4_0>;
     case GgmlType::Q4_1:
-      return row_dot<GgmlType::Q4_1>;
+      return rows_dot<GgmlType::Q4_1>;
     case GgmlType::Q5_0:
-      return row_dot<GgmlType::Q5_0>;
+      return rows_dot<GgmlType::Q5_0>;
     case GgmlType::Q5_1:
-      return row_dot<GgmlType::Q5_1>;
+      return rows_dot<GgmlType::Q5_1>;
     case GgmlType::Q8_0:
-      return row_dot<GgmlType::Q8_0>;
+      return rows_dot<GgmlType::Q8_0>;
     case GgmlType::Q4_K:
-      return row_dot<GgmlType::Q4_K>;
+      return rows_dot<GgmlType::Q4_K>;
     case GgmlType::Q5_K:
-      return row_dot<GgmlType::Q5_K>;
+      return rows_dot<GgmlType::Q5_K>;
     case GgmlType::Q6_K:
-      return row_dot<GgmlType::Q6_K>;
+      return rows_dot<GgmlType::Q6_K>;
     default:
       return nullptr;
   }
