@@ -26,15 +26,20 @@ def pivot_round(pivot, model, p, n, threads, activations):
                           str(threads), "-r", "1", "--json", "--activations", activations],
                          capture_output=True, text=True, check=True)
     j = json.loads(out.stdout)
-    return j["pp"]["tokens_per_s"], j["tg"]["tokens_per_s"], j
+    return (j["pp"]["tokens_per_s"] if p else None), (j["tg"]["tokens_per_s"] if n else None), j
 
 
 def llama_round(llm, p, n, vocab):
-    prompt = [(i * 7919) % vocab for i in range(p)]
-    llm.reset()
-    t0 = time.perf_counter()
-    llm.eval(prompt)
-    pp = p / (time.perf_counter() - t0)
+    """Timed pp of p tokens and tg of n tokens (None where 0), each from an empty cache."""
+    pp = tg = None
+    if p:
+        prompt = [(i * 7919) % vocab for i in range(p)]
+        llm.reset()
+        t0 = time.perf_counter()
+        llm.eval(prompt)
+        pp = p / (time.perf_counter() - t0)
+    if not n:
+        return pp, tg
     llm.reset()
     tok = 1
     t0 = time.perf_counter()
@@ -56,10 +61,13 @@ def main():
     ap.add_argument("--activations", default="q8", choices=["q8", "f32"],
                     help="pivot's --activations (llama.cpp always quantizes them to 8 bits)")
     a = ap.parse_args()
+    if a.p < 0 or a.n < 0 or a.p + a.n == 0:
+        ap.error("-p and -n must be >= 0 and not both 0")
     rows = []
     for model in a.models:
         for t in a.t:
-            llm = Llama(model_path=model, n_ctx=max(a.p, a.n) + 8, n_batch=a.p, n_ubatch=a.p,
+            llm = Llama(model_path=model, n_ctx=max(a.p, a.n) + 8, n_batch=max(a.p, a.n, 8),
+                        n_ubatch=max(a.p, a.n, 8),
                         n_threads=t, n_threads_batch=t, verbose=False, logits_all=False)
             vocab = llm.n_vocab()
             llama_round(llm, min(a.p, 32), min(a.n, 4), vocab)  # warm-up
@@ -77,9 +85,11 @@ def main():
                 llm.n_tokens  # noqa: B018 - the per-call attribute overhead
             overhead_us = (time.perf_counter() - t0) * 1e3
             bw = meta["machine"]["mem_bw_gbs"] * 1e9
-            bpt = meta["tg"]["bytes_per_token"]
+            bpt = meta["tg"]["bytes_per_token"] if a.n else 0
             del llm
             for test, pv, ll in (("pp", pv_pp, ll_pp), ("tg", pv_tg, ll_tg)):
+                if pv[0] is None:
+                    continue
                 m_pv, m_ll = statistics.mean(pv), statistics.mean(ll)
                 frac = ""
                 if test == "tg" and bw > 0:
@@ -89,10 +99,10 @@ def main():
                              m_pv, statistics.pstdev(pv), m_ll, statistics.pstdev(ll), m_pv / m_ll,
                              frac))
             print(f"# {model} t={t}: pivot --activations {a.activations}, python call overhead ~{overhead_us:.3f} us, "
-                  f"bandwidth {bw / 1e9:.2f} GB/s, {bpt / 1e6:.1f} MB/token", flush=True)
+                  f"bandwidth {bw / 1e9:.2f} GB/s, {bpt / 1e6:.1f} MB/token (decode)", flush=True)
     print(f"| {'model':34} | t | test  | pivot t/s        | llama.cpp t/s    | ratio | "
           "decode vs bandwidth limit (t/s) |")
-    print("|" + "---|" * 8)
+    print("|" + "---|" * 7)
     for r in rows:
         print(f"| {r[0]:34} | {r[1]} | {r[2]:5} | {r[3]:8.2f} ± {r[4]:5.2f} | {r[5]:8.2f} ± "
               f"{r[6]:5.2f} | {r[7]:5.2f} | {r[8]} |")
