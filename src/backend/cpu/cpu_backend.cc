@@ -205,11 +205,11 @@ class CpuBackend final : public Backend {
   }
 
   // y = x · Wᵀ for M > kFusedMaxRows (gemm.h): the activations are packed once,
-  // shared by all tasks; each task dequantizes and packs a panel of weight rows
-  // (a kChunk of 16 rows at a time, so the staging stays in L1), then runs the
-  // blocked GEMM over all M rows. Panels as wide as allowed (activations are
-  // re-read once per panel), their count a multiple of the thread count (no
-  // thread idles at the end).
+  // shared by all tasks; each task owns a panel of weight rows and, one K block at
+  // a time, dequantizes and packs the block (strips back to back, 128 KB: it is
+  // still in L2 when the tiles read it) and runs it over all M rows. Panels as wide
+  // as allowed (activations are re-read once per panel), their count a multiple of
+  // the thread count (no thread idles at the end).
   void prefill_matmul(const Tensor& w, const float* x, int64_t M, float* y) {
     const int64_t K = w.ne[0], N = w.ne[1];
     const size_t row_bytes = w.row_bytes();
@@ -228,39 +228,25 @@ class CpuBackend final : public Backend {
     const int64_t panel_rows =
         ((N + n_panels - 1) / n_panels + cpu::kGemmNr - 1) / cpu::kGemmNr * cpu::kGemmNr;
     n_panels = (N + panel_rows - 1) / panel_rows;
-    const int64_t panel_floats = cpu::gemm_panel_floats(panel_rows, K);
-    const cpu::DequantChunk dq = w.type == GgmlType::F32 ? nullptr : k_.dequant(w.type);
-    // Staging for 16 rows: a kChunk each when dequantized by chunks, else whole rows.
-    const int64_t stage = cpu::kGemmNr * (dq ? cpu::kChunk : K);
+    const cpu::DequantChunk dq = k_.dequant(w.type);
+    const int64_t block_floats = cpu::gemm_block_floats(panel_rows);
+    // Per thread: the packed block, then the staging of one strip's dequantized rows.
     for (int t = 0; t < pool_.size(); ++t)
-      scratch(t, static_cast<size_t>(panel_floats + stage + 15));
+      scratch(t, static_cast<size_t>(block_floats + cpu::kGemmNr * cpu::kGemmKc + 15));
     pool_.run(n_panels, [&](int64_t panel_index, int thread) {
-      float* panel = cpu::gemm_align(scratch_[static_cast<size_t>(thread)].data());
-      float* row_buf = panel + panel_floats;
+      float* block = cpu::gemm_align(scratch_[static_cast<size_t>(thread)].data());
+      float* stage = block + block_floats;
       const int64_t n0 = panel_index * panel_rows;
       const int64_t nr = std::min(panel_rows, N - n0);
-      for (int64_t s0 = 0; s0 < nr; s0 += cpu::kGemmNr) {
-        const int64_t ns = std::min<int64_t>(cpu::kGemmNr, nr - s0);
-        const uint8_t* src = wd + (n0 + s0) * row_bytes;
-        float* strip = panel + s0 * K;
-        const float* rows[cpu::kGemmNr];
-        if (!dq) {  // F32 rows are read in place; other types without a chunk kernel: whole rows
-          for (int64_t r = 0; r < ns; ++r)
-            rows[r] = weight_row(w.type, src + r * row_bytes, K, row_buf + r * K);
-          gemm_.pack_strip(rows, ns, K, strip);
-          continue;
-        }
-        for (int64_t k0 = 0; k0 < K; k0 += cpu::kChunk) {
-          const int64_t kc = std::min(cpu::kChunk, K - k0);
-          const size_t offset = ggml_row_bytes(w.type, k0).value_or(0);
-          for (int64_t r = 0; r < ns; ++r) {
-            rows[r] = row_buf + r * cpu::kChunk;
-            dq(src + r * row_bytes + offset, row_buf + r * cpu::kChunk, kc);
-          }
-          gemm_.pack_strip(rows, ns, kc, strip + k0 * cpu::kGemmNr);
-        }
+      for (int64_t k0 = 0; k0 < K; k0 += cpu::kGemmKc) {
+        const int64_t kc = std::min(cpu::kGemmKc, K - k0);
+        const uint8_t* src = wd + n0 * row_bytes + ggml_row_bytes(w.type, k0).value_or(0);
+        for (int64_t s0 = 0; s0 < nr; s0 += cpu::kGemmNr)
+          cpu::gemm_pack_weights(gemm_, w.type, dq, src + s0 * row_bytes, row_bytes,
+                                 std::min<int64_t>(cpu::kGemmNr, nr - s0), kc, stage,
+                                 block + s0 * kc);
+        cpu::gemm_panel_block(gemm_, xp, M, K, k0, block, nr, y + n0, N);
       }
-      cpu::gemm_panel(gemm_, xp, M, K, panel, nr, y + n0, N);
     });
   }
 

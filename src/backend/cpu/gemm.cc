@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "pivot/quant.h"
+
 namespace pivot::cpu {
 namespace {
 
@@ -27,10 +29,17 @@ void pack_strip_scalar(const float* const* rows, int64_t nr, int64_t kc, float* 
   }
 }
 
+void pack_strip_f16_scalar(const uint16_t* const* rows, int64_t nr, int64_t kc, float* dst) {
+  for (int64_t k = 0; k < kc; ++k, dst += kGemmNr) {
+    for (int64_t j = 0; j < nr; ++j) dst[j] = fp16_to_fp32(rows[j][k]);
+    std::fill(dst + nr, dst + kGemmNr, 0.0f);
+  }
+}
+
 }  // namespace
 
 const GemmKernels& gemm_kernels_scalar() {
-  static const GemmKernels k{"scalar", tile_scalar, pack_strip_scalar};
+  static const GemmKernels k{"scalar", tile_scalar, pack_strip_scalar, pack_strip_f16_scalar};
   return k;
 }
 
@@ -82,6 +91,52 @@ void gemm_panel(const GemmKernels& g, const float* xp, int64_t M, int64_t K, con
         g.tile(mr, nr, kc, x, panel + s * kGemmNr * K + k0 * kGemmNr, y + m0 * ldy + s * kGemmNr,
                ldy, k0 > 0);
       }
+    }
+  }
+}
+
+static_assert(kGemmKc <= kChunk, "a K block is dequantized by one DequantChunk call");
+
+void gemm_pack_weights(const GemmKernels& g, GgmlType type, DequantChunk dq, const uint8_t* src,
+                       size_t row_bytes, int64_t ns, int64_t kc, float* stage, float* strip) {
+  if (type == GgmlType::F16) {
+    const uint16_t* halves[kGemmNr];
+    for (int64_t r = 0; r < ns; ++r)
+      halves[r] = reinterpret_cast<const uint16_t*>(src + r * row_bytes);
+    return g.pack_strip_f16(halves, ns, kc, strip);
+  }
+  const float* rows[kGemmNr];
+  for (int64_t r = 0; r < ns; ++r, src += row_bytes) {
+    if (type == GgmlType::F32) {
+      rows[r] = reinterpret_cast<const float*>(src);
+      continue;
+    }
+    float* dst = stage + r * kc;
+    if (dq) {
+      dq(src, dst, kc);
+    } else {
+      dequantize_row(type, src, dst, kc);
+    }
+    rows[r] = dst;
+  }
+  g.pack_strip(rows, ns, kc, strip);
+}
+
+int64_t gemm_block_floats(int64_t n_rows) {
+  return (n_rows + kGemmNr - 1) / kGemmNr * kGemmNr * kGemmKc;
+}
+
+void gemm_panel_block(const GemmKernels& g, const float* xp, int64_t M, int64_t K, int64_t k0,
+                      const float* block, int64_t n_rows, float* y, int64_t ldy) {
+  const int64_t n_strips = (n_rows + kGemmNr - 1) / kGemmNr;
+  const int64_t Mp = (M + kGemmMr - 1) / kGemmMr * kGemmMr;
+  const int64_t kc = std::min(kGemmKc, K - k0);
+  for (int64_t m0 = 0; m0 < M; m0 += kGemmMr) {
+    const int mr = static_cast<int>(std::min<int64_t>(kGemmMr, M - m0));
+    const float* x = xp + k0 * Mp + m0 * kc;
+    for (int64_t s = 0; s < n_strips; ++s) {
+      const int nr = static_cast<int>(std::min<int64_t>(kGemmNr, n_rows - s * kGemmNr));
+      g.tile(mr, nr, kc, x, block + s * kGemmNr * kc, y + m0 * ldy + s * kGemmNr, ldy, k0 > 0);
     }
   }
 }

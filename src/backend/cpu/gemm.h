@@ -1,16 +1,22 @@
 // The cpu backend's prefill GEMM: y[M][N] = x[M][K] · W[N][K]ᵀ in f32 with f32
 // accumulation, for M above the fused decode path. Goto/BLIS blocking: the
 // activations are packed once per matmul into micro-panels of kGemmMr rows
-// (k-major, so the tile broadcasts from one contiguous stream); weights are
-// dequantized once per panel of up to kGemmPanelRows rows and packed k-major in
-// strips of kGemmNr columns; K is blocked by kGemmKc so a micro-panel of x
-// (kGemmMr x kGemmKc floats, 6 KB) stays in L1 while the panel's K block
-// (128 x 256 floats, 128 KB) streams from L2. The kernels are chosen at run time
-// (AVX2+FMA or portable scalar). Buffers the tile reads are best 64-byte aligned
-// (a 32-byte load then never splits a cache line).
+// (k-major, so the tile broadcasts from one contiguous stream); a task owns a
+// panel of up to kGemmPanelRows weight rows and walks K in blocks of kGemmKc:
+// it dequantizes the block (F16 converted inside the packer) into strips of
+// kGemmNr columns, k-major and back to back (128 KB, still in L2 when read), then
+// runs every micro-panel of x (kGemmMr x kGemmKc floats, 6 KB, stays in L1)
+// against the strips. The kernels are chosen at run time (AVX2+FMA+F16C or
+// portable scalar). Buffers the tile reads are best 64-byte aligned (a 32-byte
+// load then never splits a cache line). Prefill attention (attention_cpu.h) uses
+// the whole-K panel form (gemm_pack_strip, gemm_panel).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+
+#include "kernels.h"
+#include "pivot/ggml_type.h"
 
 namespace pivot::cpu {
 
@@ -29,6 +35,8 @@ struct GemmKernels {
   // dst[k * kGemmNr + j] = rows[j][k] for k < kc, j < nr (nr <= kGemmNr); columns nr ..
   // kGemmNr are zero.
   void (*pack_strip)(const float* const* rows, int64_t nr, int64_t kc, float* dst);
+  // As pack_strip, from rows of IEEE half floats (GGUF F16), converted exactly.
+  void (*pack_strip_f16)(const uint16_t* const* rows, int64_t nr, int64_t kc, float* dst);
 };
 
 const GemmKernels& gemm_kernels_scalar();
@@ -57,6 +65,24 @@ void gemm_pack_strip(const GemmKernels& g, const float* const* rows, int64_t nr,
 // W packed in `panel`.
 void gemm_panel(const GemmKernels& g, const float* xp, int64_t M, int64_t K, const float* panel,
                 int64_t n_rows, float* y, int64_t ldy);
+
+// Packs the K block of ns <= kGemmNr weight rows of `type` whose first bytes are at
+// src + r * row_bytes (already offset to the block's first element) as one strip of
+// kGemmNr x kc floats: F32 read in place, F16 converted inside the packer, other types
+// dequantized into `stage` (kGemmNr * kc floats) by dq (kc <= kChunk), or by
+// quant.h's dequantize_row when dq is null.
+void gemm_pack_weights(const GemmKernels& g, GgmlType type, DequantChunk dq, const uint8_t* src,
+                       size_t row_bytes, int64_t ns, int64_t kc, float* stage, float* strip);
+
+// Floats one K block of a packed panel of n_rows weight rows occupies.
+int64_t gemm_block_floats(int64_t n_rows);
+
+// K block k0 of y = x · Wᵀ for m < M, n < n_rows: y[m * ldy + n] = (k0 > 0 ? y[m * ldy + n]
+// : 0) + Σ_{k0 <= k < k0 + kc} x[m][k] · W[n][k], kc = min(kGemmKc, K - k0). x packed by
+// gemm_pack_x; `block` holds the block's strips back to back (strip s at block + s *
+// kGemmNr * kc), so the tiles read one contiguous stream.
+void gemm_panel_block(const GemmKernels& g, const float* xp, int64_t M, int64_t K, int64_t k0,
+                      const float* block, int64_t n_rows, float* y, int64_t ldy);
 
 // p rounded up to a 64-byte boundary; a buffer of n floats needs n + 15 to align.
 float* gemm_align(float* p);

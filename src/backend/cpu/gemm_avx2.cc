@@ -4,7 +4,7 @@
 // -mfma (src/backend/CMakeLists.txt); called only after the run-time CPU check in cpu_backend.cc.
 #include "gemm.h"
 
-#if defined(__AVX2__) && defined(__FMA__)
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
 
 namespace pivot::cpu {
@@ -109,11 +109,53 @@ void pack_strip_avx2(const float* const* rows, int64_t nr, int64_t kc, float* ds
   }
 }
 
+// 8 halves of row r at k, widened (F16C: exact).
+inline __m256 half8(const uint16_t* r, int64_t k) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r + k)));
+}
+
+// As transpose8, from half rows.
+inline void transpose8_f16(const uint16_t* const* r, int64_t k, float* dst) {
+  const __m256 r0 = half8(r[0], k), r1 = half8(r[1], k), r2 = half8(r[2], k), r3 = half8(r[3], k);
+  const __m256 r4 = half8(r[4], k), r5 = half8(r[5], k), r6 = half8(r[6], k), r7 = half8(r[7], k);
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+  const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_storeu_ps(dst + 0 * kGemmNr, _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_storeu_ps(dst + 1 * kGemmNr, _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_storeu_ps(dst + 2 * kGemmNr, _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_storeu_ps(dst + 3 * kGemmNr, _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_storeu_ps(dst + 4 * kGemmNr, _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_storeu_ps(dst + 5 * kGemmNr, _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_storeu_ps(dst + 6 * kGemmNr, _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_storeu_ps(dst + 7 * kGemmNr, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+void pack_strip_f16_avx2(const uint16_t* const* rows, int64_t nr, int64_t kc, float* dst) {
+  int64_t k = 0;
+  if (nr == kGemmNr) {
+    for (; k + 8 <= kc; k += 8, dst += 8 * kGemmNr) {
+      transpose8_f16(rows, k, dst);
+      transpose8_f16(rows + 8, k, dst + 8);
+    }
+  }
+  for (; k < kc; ++k, dst += kGemmNr) {
+    for (int64_t j = 0; j < nr; ++j)
+      dst[j] = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(rows[j][k])));
+    for (int64_t j = nr; j < kGemmNr; ++j) dst[j] = 0.0f;
+  }
+}
+
 }  // namespace
 
 const GemmKernels* gemm_kernels_avx2() {
   static_assert(kGemmMr == 6, "tile_avx2 holds 6 rows");
-  static const GemmKernels k{"avx2", tile_avx2, pack_strip_avx2};
+  static const GemmKernels k{"avx2", tile_avx2, pack_strip_avx2, pack_strip_f16_avx2};
   return &k;
 }
 
