@@ -207,7 +207,8 @@ class CpuBackend final : public Backend {
   // y = x · Wᵀ for M > kFusedMaxRows (gemm.h): the activations are packed once,
   // shared by all tasks; each task owns a panel of weight rows and, one K block at
   // a time, dequantizes and packs the block (strips back to back, 128 KB: it is
-  // still in L2 when the tiles read it) and runs it over all M rows. Panels as wide
+  // still in L2 when the tiles read it; the next block's weight bytes are
+  // prefetched meanwhile) and runs it over all M rows. Panels as wide
   // as allowed (activations are re-read once per panel), their count a multiple of
   // the thread count (no thread idles at the end).
   void prefill_matmul(const Tensor& w, const float* x, int64_t M, float* y) {
@@ -241,10 +242,16 @@ class CpuBackend final : public Backend {
       for (int64_t k0 = 0; k0 < K; k0 += cpu::kGemmKc) {
         const int64_t kc = std::min(cpu::kGemmKc, K - k0);
         const uint8_t* src = wd + n0 * row_bytes + ggml_row_bytes(w.type, k0).value_or(0);
-        for (int64_t s0 = 0; s0 < nr; s0 += cpu::kGemmNr)
-          cpu::gemm_pack_weights(gemm_, w.type, dq, src + s0 * row_bytes, row_bytes,
-                                 std::min<int64_t>(cpu::kGemmNr, nr - s0), kc, stage,
+        const size_t bytes = ggml_row_bytes(w.type, kc).value_or(0);
+        const size_t next =  // the next K block's bytes per row
+            k0 + kc < K ? ggml_row_bytes(w.type, std::min(cpu::kGemmKc, K - k0 - kc)).value_or(0)
+                        : 0;
+        for (int64_t s0 = 0; s0 < nr; s0 += cpu::kGemmNr) {
+          const int64_t ns = std::min<int64_t>(cpu::kGemmNr, nr - s0);
+          cpu::gemm_prefetch_rows(src + s0 * row_bytes + bytes, row_bytes, ns, next);
+          cpu::gemm_pack_weights(gemm_, w.type, dq, src + s0 * row_bytes, row_bytes, ns, kc, stage,
                                  block + s0 * kc);
+        }
         cpu::gemm_panel_block(gemm_, xp, M, K, k0, block, nr, y + n0, N);
       }
     });

@@ -122,6 +122,11 @@ void gemm_pack_weights(const GemmKernels& g, GgmlType type, DequantChunk dq, con
   g.pack_strip(rows, ns, kc, strip);
 }
 
+void gemm_prefetch_rows(const uint8_t* src, size_t row_bytes, int64_t n_rows, size_t bytes) {
+  for (int64_t r = 0; r < n_rows; ++r, src += row_bytes)
+    for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(src + b, 0, 2);
+}
+
 int64_t gemm_block_floats(int64_t n_rows) {
   return (n_rows + kGemmNr - 1) / kGemmNr * kGemmNr * kGemmKc;
 }

@@ -74,6 +74,11 @@ void gemm_panel(const GemmKernels& g, const float* xp, int64_t M, int64_t K, con
 void gemm_pack_weights(const GemmKernels& g, GgmlType type, DequantChunk dq, const uint8_t* src,
                        size_t row_bytes, int64_t ns, int64_t kc, float* stage, float* strip);
 
+// Prefetches `bytes` from each of n_rows rows (src + r * row_bytes) into L2: the
+// next K block of a strip, whose rows are too short and far apart for the hardware
+// prefetchers, is then in cache when it is packed.
+void gemm_prefetch_rows(const uint8_t* src, size_t row_bytes, int64_t n_rows, size_t bytes);
+
 // Floats one K block of a packed panel of n_rows weight rows occupies.
 int64_t gemm_block_floats(int64_t n_rows);
 
