@@ -1,6 +1,7 @@
 // Machine- and person-readable forms of planner results: JSON (schema names
 // "pivot.plan.v1", "pivot.plan.compare.v1", "pivot.plan.target.v1",
-// "pivot.plan.train.v1", "pivot.plan.calibration.v1"; unknown numbers are null,
+// "pivot.plan.train.v1", "pivot.plan.calibration.v1", "pivot.plan.catalog.v1",
+// "pivot.plan.models.v1"; unknown numbers are null,
 // units are in the key names) and an SVG bar chart comparing chips.
 #pragma once
 
@@ -20,6 +21,10 @@ ojson to_json(const TargetPlan& t);
 ojson to_json(const TrainPlan& t);
 ojson to_json(const Calibration& c);
 ojson compare_json(const std::vector<Plan>& plans);
+// `pivot plan --list --json`: every catalog entry with its published numbers.
+ojson catalog_json(const Catalog& cat);
+// `pivot plan --list-models --json`: the presets of presets_path, resolved.
+ojson models_json(const std::string& presets_path);
 
 // Formula sources, as cited in plan.h / plan_model.h (for --json consumers).
 ojson formula_sources();

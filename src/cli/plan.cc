@@ -295,7 +295,10 @@ void list_chips(const Catalog& cat) {
 
 int run_plan(const Options& o) {
   Context c = load_context(o);
+  if (o.list && o.json) return std::printf("%s\n", catalog_json(c.catalog).dump(1).c_str()), 0;
   if (o.list) return list_chips(c.catalog), 0;
+  if (o.list_models && o.json)
+    return std::printf("%s\n", models_json(c.presets).dump(1).c_str()), 0;
   if (o.list_models) {
     for (const auto& id : PlanModel::preset_ids(c.presets)) std::printf("%s\n", id.c_str());
     return 0;

@@ -124,6 +124,49 @@ ojson to_json(const Plan& p) {
           {"formulas", formula_sources()}};
 }
 
+ojson catalog_json(const Catalog& cat) {
+  ojson chips = ojson::array();
+  for (const Accelerator& a : cat.chips())
+    chips.push_back(
+        {{"id", a.id},
+         {"aliases", a.aliases},
+         {"vendor", a.vendor},
+         {"name", a.name},
+         {"kind", a.kind},
+         {"backend", a.backend},
+         {"bf16_tflops", opt(a.bf16_tflops)},
+         {"fp16_tflops", opt(a.fp16_tflops)},
+         {"fp8_tflops", opt(a.fp8_tflops)},
+         {"int8_tops", opt(a.int8_tops)},
+         {"fp32_tflops", opt(a.fp32_tflops)},
+         {"mem_gb", opt(a.mem_gb)},
+         {"mem_bw_gbs", opt(a.mem_bw_gbs)},
+         {"link_gbs", opt(a.link_gbs)},
+         {"link_per_peer_gbs", opt(a.link_per_peer_gbs)},
+         {"scale_up_devices", a.scale_up_devices ? ojson(*a.scale_up_devices) : ojson(nullptr)},
+         {"tdp_w", opt(a.tdp_w)},
+         {"software", a.software},
+         {"confidence_level", a.confidence_level},
+         {"confidence", a.confidence},
+         {"sources", a.sources}});
+  return {{"schema", "pivot.plan.catalog.v1"}, {"catalog", cat.path()}, {"chips", chips}};
+}
+
+ojson models_json(const std::string& presets_path) {
+  ojson models = ojson::array();
+  for (const std::string& id : PlanModel::preset_ids(presets_path)) {
+    const PlanModel m = PlanModel::resolve(id, presets_path);
+    models.push_back({{"id", id},
+                      {"name", m.name},
+                      {"arch", m.arch},
+                      {"params", m.total_params()},
+                      {"params_active", m.active_params()},
+                      {"native_dtype", m.native_dtype},
+                      {"spec", ojson::parse(m.to_json())}});
+  }
+  return {{"schema", "pivot.plan.models.v1"}, {"presets", presets_path}, {"models", models}};
+}
+
 ojson compare_json(const std::vector<Plan>& plans) {
   ojson rows = ojson::array();
   for (const auto& p : plans) rows.push_back(to_json(p));

@@ -222,6 +222,26 @@ TEST(Plan, JsonSchema) {
   EXPECT_NE(svg.find("n/a"), std::string::npos);
 }
 
+TEST(Plan, ListJsonHasEveryChipAndPreset) {
+  const ojson c = catalog_json(catalog());
+  EXPECT_EQ(c["schema"], "pivot.plan.catalog.v1");
+  ASSERT_EQ(c["chips"].size(), catalog().chips().size());
+  for (const ojson& chip : c["chips"]) {
+    EXPECT_EQ(catalog().find(chip["id"].get<std::string>()).id, chip["id"]);
+    EXPECT_TRUE(chip["sources"].is_array() && !chip["sources"].empty()) << chip["id"];
+  }
+  // Unknown numbers are null, never a guess (910C has no published TDP).
+  for (const ojson& chip : c["chips"]) {
+    if (chip["id"] == "910c") {
+      EXPECT_TRUE(chip["tdp_w"].is_null());
+    }
+  }
+  const ojson m = models_json(kPresets);
+  EXPECT_EQ(m["schema"], "pivot.plan.models.v1");
+  ASSERT_EQ(m["models"].size(), PlanModel::preset_ids(kPresets).size());
+  for (const ojson& e : m["models"]) EXPECT_GT(e["params"].get<double>(), 1e8) << e["id"];
+}
+
 TEST(Plan, BadInputsFail) {
   PlanInputs in = inputs();
   in.batch = 0;
