@@ -184,24 +184,19 @@ class CpuBackend final : public Backend {
     // kQ8 with a Q8 kernel for this type: the prefill GEMM sees the same Q8-rounded
     // activations (q * d) as the decode kernels, so a token's result does not
     // depend on how many rows share its step (serve's batches, chunked prefill).
-    if (q8_ && k_.row_dot_q8(w.type)) x = q8_rounded(x, M, K);
-    prefill_matmul(w, x, M, y);
+    prefill_matmul(w, x, M, y, q8_ && k_.row_dot_q8(w.type) != nullptr);
   }
 
-  // The M x K activations rounded to the Q8 grid of kernels.h (x' = q · d per
-  // block of 32), in xq8_; rows spread over the threads.
-  const float* q8_rounded(const float* x, int64_t M, int64_t K) {
+  // Rows x[0 .. n) of K floats rounded to the Q8 grid of kernels.h (x' = q · d per
+  // block of 32) into out; buf holds K / 4 + 2 K / 32 floats.
+  void q8_rounded(const float* x, int64_t n, int64_t K, float* out, float* buf) const {
     const int64_t nb = K / 32;
-    if (xq8_.size() < static_cast<size_t>(M * K)) xq8_.resize(static_cast<size_t>(M * K));
-    for (int t = 0; t < pool_.size(); ++t) scratch(t, static_cast<size_t>(K / 4 + 2 * nb));
-    pool_.run(M, [&](int64_t m, int thread) {
-      float* buf = scratch_[static_cast<size_t>(thread)].data();
-      auto* q = reinterpret_cast<int8_t*>(buf + 2 * nb);
-      k_.quantize_q8(x + m * K, K, q, buf, buf + nb);
-      float* out = xq8_.data() + m * K;
-      for (int64_t i = 0; i < K; ++i) out[i] = static_cast<float>(q[i]) * buf[i / 32];
-    });
-    return xq8_.data();
+    auto* q = reinterpret_cast<int8_t*>(buf + 2 * nb);
+    for (int64_t m = 0; m < n; ++m, x += K, out += K) {
+      k_.quantize_q8(x, K, q, buf, buf + nb);
+      for (int64_t b = 0; b < nb; ++b)
+        for (int64_t i = 32 * b; i < 32 * b + 32; ++i) out[i] = static_cast<float>(q[i]) * buf[b];
+    }
   }
 
   // y = x · Wᵀ for M > kFusedMaxRows (gemm.h): the activations are packed once,
@@ -210,8 +205,9 @@ class CpuBackend final : public Backend {
   // still in L2 when the tiles read it; the next block's weight bytes are
   // prefetched meanwhile) and runs it over all M rows. Panels as wide
   // as allowed (activations are re-read once per panel), their count a multiple of
-  // the thread count (no thread idles at the end).
-  void prefill_matmul(const Tensor& w, const float* x, int64_t M, float* y) {
+  // the thread count (no thread idles at the end). round_q8: the activations are
+  // first rounded to the Q8 grid (q8_rounded), a micro-panel at a time.
+  void prefill_matmul(const Tensor& w, const float* x, int64_t M, float* y, bool round_q8) {
     const int64_t K = w.ne[0], N = w.ne[1];
     const size_t row_bytes = w.row_bytes();
     const auto* wd = static_cast<const uint8_t*>(w.data);
@@ -220,8 +216,18 @@ class CpuBackend final : public Backend {
       xpack_.resize(static_cast<size_t>(cpu::gemm_x_floats(M, K) + 15));
     float* xp = cpu::gemm_align(xpack_.data());
     const int64_t per_task = std::max<int64_t>(1, n_mpanels / (4 * pool_.size()));
-    pool_.run((n_mpanels + per_task - 1) / per_task, [&](int64_t task, int) {
-      cpu::gemm_pack_x(x, K, M, K, task * per_task, std::min(n_mpanels, (task + 1) * per_task), xp);
+    const int64_t round_floats = cpu::kGemmMr * K + K / 4 + 2 * (K / 32);
+    if (round_q8)
+      for (int t = 0; t < pool_.size(); ++t) scratch(t, static_cast<size_t>(round_floats));
+    pool_.run((n_mpanels + per_task - 1) / per_task, [&](int64_t task, int thread) {
+      const int64_t p1 = std::min(n_mpanels, (task + 1) * per_task);
+      if (!round_q8) return cpu::gemm_pack_x(x, K, M, K, task * per_task, p1, xp);
+      float* rows = scratch_[static_cast<size_t>(thread)].data();
+      for (int64_t p = task * per_task; p < p1; ++p) {
+        const int64_t n = std::min<int64_t>(cpu::kGemmMr, M - p * cpu::kGemmMr);
+        q8_rounded(x + p * cpu::kGemmMr * K, n, K, rows, rows + cpu::kGemmMr * K);
+        cpu::gemm_pack_x_panel(rows, K, static_cast<int>(n), M, K, p, xp);
+      }
     });
 
     int64_t n_panels = (N + cpu::kGemmPanelRows - 1) / cpu::kGemmPanelRows;
@@ -491,9 +497,8 @@ class CpuBackend final : public Backend {
   const Kernels& k_;
   const cpu::GemmKernels& gemm_;
   ThreadPool pool_;
-  std::vector<std::vector<float>> scratch_;  // per thread
-  std::vector<float> xpack_;                 // prefill GEMM: packed activations
-  std::vector<float> xq8_;                   // prefill in kQ8: activations rounded to the Q8 grid
+  std::vector<std::vector<float>> scratch_;          // per thread
+  std::vector<float> xpack_;                         // prefill GEMM: packed activations
   std::vector<std::vector<const float*>> key_rows_;  // per thread: prefill attention's K, V rows
   cpu::DecodeAttention decode_;                      // decode attention's scratch
   HostMemory mem_;

@@ -47,25 +47,29 @@ int64_t gemm_x_floats(int64_t M, int64_t K) {
   return (M + kGemmMr - 1) / kGemmMr * kGemmMr * K;
 }
 
-void gemm_pack_x(const float* x, int64_t ldx, int64_t M, int64_t K, int64_t p0, int64_t p1,
-                 float* xp) {
+void gemm_pack_x_panel(const float* rows, int64_t ldx, int n_rows, int64_t M, int64_t K, int64_t p,
+                       float* xp) {
   const int64_t Mp = (M + kGemmMr - 1) / kGemmMr * kGemmMr;
-  for (int64_t p = p0; p < p1; ++p) {
-    const float* src[kGemmMr];
-    const int rows = static_cast<int>(std::min<int64_t>(kGemmMr, M - p * kGemmMr));
-    for (int i = 0; i < rows; ++i) src[i] = x + (p * kGemmMr + i) * ldx;
-    for (int64_t k0 = 0; k0 < K; k0 += kGemmKc) {
-      const int64_t kc = std::min(kGemmKc, K - k0);
-      float* dst = xp + k0 * Mp + p * kc * kGemmMr;
-      if (rows == kGemmMr) {
-        for (int64_t k = k0; k < k0 + kc; ++k, dst += kGemmMr)
-          for (int i = 0; i < kGemmMr; ++i) dst[i] = src[i][k];
-      } else {
-        for (int64_t k = k0; k < k0 + kc; ++k, dst += kGemmMr)
-          for (int i = 0; i < kGemmMr; ++i) dst[i] = i < rows ? src[i][k] : 0.0f;
-      }
+  const float* src[kGemmMr];
+  for (int i = 0; i < n_rows; ++i) src[i] = rows + i * ldx;
+  for (int64_t k0 = 0; k0 < K; k0 += kGemmKc) {
+    const int64_t kc = std::min(kGemmKc, K - k0);
+    float* dst = xp + k0 * Mp + p * kc * kGemmMr;
+    if (n_rows == kGemmMr) {
+      for (int64_t k = k0; k < k0 + kc; ++k, dst += kGemmMr)
+        for (int i = 0; i < kGemmMr; ++i) dst[i] = src[i][k];
+    } else {
+      for (int64_t k = k0; k < k0 + kc; ++k, dst += kGemmMr)
+        for (int i = 0; i < kGemmMr; ++i) dst[i] = i < n_rows ? src[i][k] : 0.0f;
     }
   }
+}
+
+void gemm_pack_x(const float* x, int64_t ldx, int64_t M, int64_t K, int64_t p0, int64_t p1,
+                 float* xp) {
+  for (int64_t p = p0; p < p1; ++p)
+    gemm_pack_x_panel(x + p * kGemmMr * ldx, ldx,
+                      static_cast<int>(std::min<int64_t>(kGemmMr, M - p * kGemmMr)), M, K, p, xp);
 }
 
 int64_t gemm_panel_floats(int64_t n_rows, int64_t K) {

@@ -52,6 +52,11 @@ int64_t gemm_x_floats(int64_t M, int64_t K);
 void gemm_pack_x(const float* x, int64_t ldx, int64_t M, int64_t K, int64_t p0, int64_t p1,
                  float* xp);
 
+// Packs micro-panel p of the gemm_pack_x layout for M rows from its n_rows (1 ..
+// kGemmMr) rows, row i at rows + i * ldx; the panel's other rows are zero.
+void gemm_pack_x_panel(const float* rows, int64_t ldx, int n_rows, int64_t M, int64_t K, int64_t p,
+                       float* xp);
+
 // Floats a packed panel of n_rows weight rows of K elements occupies.
 int64_t gemm_panel_floats(int64_t n_rows, int64_t K);
 
