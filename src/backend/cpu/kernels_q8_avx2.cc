@@ -43,6 +43,17 @@ int u16(const uint8_t* p) {
   return v;
 }
 
+// R <= 4 f16 values, one per weight row, at w + r * rb + at, as f32 lanes 0..R-1
+// (the insert lanes must be compile-time constants).
+template <int R>
+__m128 f16_rows(const uint8_t* w, size_t rb, int at) {
+  __m128i h = _mm_cvtsi32_si128(u16(w + at));
+  if constexpr (R > 1) h = _mm_insert_epi16(h, u16(w + rb + at), 1);
+  if constexpr (R > 2) h = _mm_insert_epi16(h, u16(w + 2 * rb + at), 2);
+  if constexpr (R > 3) h = _mm_insert_epi16(h, u16(w + 3 * rb + at), 3);
+  return _mm_cvtph_ps(h);
+}
+
 // The 32-element block types: per block an f16 scale d at byte 0, for Q4_1 /
 // Q5_1 an f16 min at byte 2, then the codes. kOffset: the integer subtracted
 // from the unsigned codes (taken inside the integer dot: maddubs(u, q) -
@@ -94,9 +105,7 @@ void blocks32(const uint8_t* w, size_t rb, const Q8Rows& x, int64_t K, float* y,
       if constexpr (T::kOffset != 0)
         xo[m] = _mm256_maddubs_epi16(_mm256_set1_epi8(T::kOffset), xq[m]);
     }
-    __m128i h = _mm_cvtsi32_si128(u16(w));
-    for (int r = 1; r < R; ++r) h = _mm_insert_epi16(h, u16(w + r * rb), r);
-    const __m128 dw = _mm_cvtph_ps(h);
+    const __m128 dw = f16_rows<R>(w, rb, 0);
     for (int r = 0; r < R; ++r) {
       const uint8_t* b = w + r * rb;
       // The same block of the next pass's rows: rows are streamed R at a time.
@@ -121,15 +130,6 @@ void blocks32(const uint8_t* w, size_t rb, const Q8Rows& x, int64_t K, float* y,
   }
   for (int r = 0; r < R; ++r)
     for (int m = 0; m < M; ++m) y[m * ldy + r] = hsum(acc[r][m]) + off[r][m];
-}
-
-// Four f16 values, one per weight row, at w + r * rb + at, as f32 lanes 0..3.
-inline __m128 f16x4(const uint8_t* w, size_t rb, int at) {
-  __m128i h = _mm_cvtsi32_si128(u16(w + at));
-  h = _mm_insert_epi16(h, u16(w + rb + at), 1);
-  h = _mm_insert_epi16(h, u16(w + 2 * rb + at), 2);
-  h = _mm_insert_epi16(h, u16(w + 3 * rb + at), 3);
-  return _mm_cvtph_ps(h);
 }
 
 // Q4_0 / Q4_1 against one activation row (the decode step), 4 weight rows per
@@ -170,13 +170,13 @@ void nibbles_4x1(const uint8_t* w, size_t rb, const Q8Rows& x, int64_t K, float*
       const __m256i o = _mm256_set1_epi8(T::kOffset);
       xo = _mm256_add_epi16(_mm256_maddubs_epi16(o, xl), _mm256_maddubs_epi16(o, xh));
     }
-    const __m256 s = _mm256_castps128_ps256(_mm_mul_ps(f16x4(w, rb, 0), _mm_set1_ps(x.d[g])));
+    const __m256 s = _mm256_castps128_ps256(_mm_mul_ps(f16_rows<4>(w, rb, 0), _mm_set1_ps(x.d[g])));
     for (int r = 0; r < 4; ++r)
       _mm_prefetch(reinterpret_cast<const char*>(w + (4 + r) * rb) + kAheadBytes, _MM_HINT_T0);
     acc01 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(s, idx01), pair(w, w + rb, xl, xh, xo), acc01);
     acc23 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(s, idx23),
                             pair(w + 2 * rb, w + 3 * rb, xl, xh, xo), acc23);
-    if constexpr (T::kMin) off = _mm_fmadd_ps(f16x4(w, rb, 2), _mm_set1_ps(x.s[g]), off);
+    if constexpr (T::kMin) off = _mm_fmadd_ps(f16_rows<4>(w, rb, 2), _mm_set1_ps(x.s[g]), off);
   }
   // Lane sums: hadd twice leaves rows 0, 2 in lanes 0, 1 and rows 1, 3 in lanes 4, 5.
   const __m256 h = _mm256_hadd_ps(acc01, acc23);
