@@ -94,7 +94,10 @@ std::vector<float> gemm_blocks(const GemmKernels& g, DequantChunk dq, GgmlType t
         gemm_pack_weights(g, type, dq, src + s0 * row_bytes, row_bytes,
                           std::min<int64_t>(kGemmNr, nr - s0), kc, stage.data(),
                           block.data() + s0 * kc);
-      gemm_panel_block(g, xp.data(), M, K, k0, block.data(), nr, y.data() + n0, N);
+      // Rows in two calls, split at a micro-panel boundary, as prefill_matmul may.
+      const int64_t split = M / 2 / kGemmMr * kGemmMr;
+      gemm_panel_block(g, xp.data(), M, K, k0, block.data(), nr, y.data() + n0, N, 0, split);
+      gemm_panel_block(g, xp.data(), M, K, k0, block.data(), nr, y.data() + n0, N, split, M);
     }
   }
   return y;

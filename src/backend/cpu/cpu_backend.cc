@@ -203,7 +203,7 @@ class CpuBackend final : public Backend {
   // shared by all tasks; each task owns a panel of weight rows and, one K block at
   // a time, dequantizes and packs the block (strips back to back, 128 KB: it is
   // still in L2 when the tiles read it; the next block's weight bytes are
-  // prefetched meanwhile) and runs it over all M rows. Panels as wide
+  // prefetched near its end) and runs it over all M rows. Panels as wide
   // as allowed (activations are re-read once per panel), their count a multiple of
   // the thread count (no thread idles at the end). round_q8: the activations are
   // first rounded to the Q8 grid (q8_rounded), a micro-panel at a time.
@@ -252,13 +252,16 @@ class CpuBackend final : public Backend {
         const size_t next =  // the next K block's bytes per row
             k0 + kc < K ? ggml_row_bytes(w.type, std::min(cpu::kGemmKc, K - k0 - kc)).value_or(0)
                         : 0;
-        for (int64_t s0 = 0; s0 < nr; s0 += cpu::kGemmNr) {
-          const int64_t ns = std::min<int64_t>(cpu::kGemmNr, nr - s0);
-          cpu::gemm_prefetch_rows(src + s0 * row_bytes + bytes, row_bytes, ns, next);
-          cpu::gemm_pack_weights(gemm_, w.type, dq, src + s0 * row_bytes, row_bytes, ns, kc, stage,
+        for (int64_t s0 = 0; s0 < nr; s0 += cpu::kGemmNr)
+          cpu::gemm_pack_weights(gemm_, w.type, dq, src + s0 * row_bytes, row_bytes,
+                                 std::min<int64_t>(cpu::kGemmNr, nr - s0), kc, stage,
                                  block + s0 * kc);
-        }
-        cpu::gemm_panel_block(gemm_, xp, M, K, k0, block, nr, y + n0, N);
+        // The next block's weights are prefetched during the last eighth of the rows:
+        // earlier, the activations streaming through L2 would evict them again.
+        const int64_t m_split = M * 7 / 8 / cpu::kGemmMr * cpu::kGemmMr;
+        cpu::gemm_panel_block(gemm_, xp, M, K, k0, block, nr, y + n0, N, 0, m_split);
+        cpu::gemm_prefetch_rows(src + bytes, row_bytes, nr, next);
+        cpu::gemm_panel_block(gemm_, xp, M, K, k0, block, nr, y + n0, N, m_split, M);
       }
     });
   }

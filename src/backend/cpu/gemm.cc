@@ -136,12 +136,13 @@ int64_t gemm_block_floats(int64_t n_rows) {
 }
 
 void gemm_panel_block(const GemmKernels& g, const float* xp, int64_t M, int64_t K, int64_t k0,
-                      const float* block, int64_t n_rows, float* y, int64_t ldy) {
+                      const float* block, int64_t n_rows, float* y, int64_t ldy, int64_t m_begin,
+                      int64_t m_end) {
   const int64_t n_strips = (n_rows + kGemmNr - 1) / kGemmNr;
   const int64_t Mp = (M + kGemmMr - 1) / kGemmMr * kGemmMr;
   const int64_t kc = std::min(kGemmKc, K - k0);
-  for (int64_t m0 = 0; m0 < M; m0 += kGemmMr) {
-    const int mr = static_cast<int>(std::min<int64_t>(kGemmMr, M - m0));
+  for (int64_t m0 = m_begin; m0 < m_end; m0 += kGemmMr) {
+    const int mr = static_cast<int>(std::min<int64_t>(kGemmMr, m_end - m0));
     const float* x = xp + k0 * Mp + m0 * kc;
     for (int64_t s = 0; s < n_strips; ++s) {
       const int nr = static_cast<int>(std::min<int64_t>(kGemmNr, n_rows - s * kGemmNr));

@@ -87,12 +87,14 @@ void gemm_prefetch_rows(const uint8_t* src, size_t row_bytes, int64_t n_rows, si
 // Floats one K block of a packed panel of n_rows weight rows occupies.
 int64_t gemm_block_floats(int64_t n_rows);
 
-// K block k0 of y = x · Wᵀ for m < M, n < n_rows: y[m * ldy + n] = (k0 > 0 ? y[m * ldy + n]
-// : 0) + Σ_{k0 <= k < k0 + kc} x[m][k] · W[n][k], kc = min(kGemmKc, K - k0). x packed by
-// gemm_pack_x; `block` holds the block's strips back to back (strip s at block + s *
-// kGemmNr * kc), so the tiles read one contiguous stream.
+// K block k0 of y = x · Wᵀ for m_begin <= m < m_end (m_begin a multiple of kGemmMr, m_end <=
+// M), n < n_rows: y[m * ldy + n] = (k0 > 0 ? y[m * ldy + n] : 0) + Σ_{k0 <= k < k0 + kc}
+// x[m][k] · W[n][k], kc = min(kGemmKc, K - k0). x packed by gemm_pack_x for M rows; `block`
+// holds the block's strips back to back (strip s at block + s * kGemmNr * kc), so the tiles
+// read one contiguous stream.
 void gemm_panel_block(const GemmKernels& g, const float* xp, int64_t M, int64_t K, int64_t k0,
-                      const float* block, int64_t n_rows, float* y, int64_t ldy);
+                      const float* block, int64_t n_rows, float* y, int64_t ldy, int64_t m_begin,
+                      int64_t m_end);
 
 // p rounded up to a 64-byte boundary; a buffer of n floats needs n + 15 to align.
 float* gemm_align(float* p);
