@@ -73,21 +73,25 @@ __m128 f16_rows(const uint8_t* w, size_t rb, int at) {
 struct Q4_0 {
   static constexpr int kBytes = 18, kOffset = 8;
   static constexpr bool kSigned = false, kMin = false;
+  static constexpr int kQs = 2, kQh = -1;  // nibble bytes, high bits (-1: none)
   static __m256i codes(const uint8_t* b) { return nibbles32(b + 2); }
 };
 struct Q4_1 {
   static constexpr int kBytes = 20, kOffset = 0;
   static constexpr bool kSigned = false, kMin = true;
+  static constexpr int kQs = 4, kQh = -1;  // nibble bytes, high bits (-1: none)
   static __m256i codes(const uint8_t* b) { return nibbles32(b + 4); }
 };
 struct Q5_0 {
   static constexpr int kBytes = 22, kOffset = 16;
   static constexpr bool kSigned = false, kMin = false;
+  static constexpr int kQs = 6, kQh = 2;  // nibble bytes, high bits (-1: none)
   static __m256i codes(const uint8_t* b) { return q5_values(b + 2, b + 6); }
 };
 struct Q5_1 {
   static constexpr int kBytes = 24, kOffset = 0;
   static constexpr bool kSigned = false, kMin = true;
+  static constexpr int kQs = 8, kQh = 4;  // nibble bytes, high bits (-1: none)
   static __m256i codes(const uint8_t* b) { return q5_values(b + 4, b + 8); }
 };
 struct Q8_0 {
@@ -143,30 +147,49 @@ void blocks32(const uint8_t* w, size_t rb, const Q8Rows& x, int64_t K, float* y,
     for (int m = 0; m < M; ++m) y[m * ldy + r] = hsum(acc[r][m]) + off[r][m];
 }
 
-// Q4_0 / Q4_1 against one activation row (the decode step), 4 weight rows per
+// Q4_0 / Q4_1 / Q5_0 / Q5_1 against one activation row (the decode step), 4 weight rows per
 // pass, two rows per 256-bit vector: the 16 code bytes of row a and of row b
 // fill one register, so one and / shift / and yields the low nibbles
 // (elements 0..15) and high nibbles (16..31) of both rows, which meet the
 // activation codes 0..15 and 16..31 (each broadcast to both halves) in two
-// maddubs; their s16 sum (|.| <= 2 · 2 · 15 · 128) and madd leave row a in
+// maddubs (Q5_x: bit 4 of each code from the two rows' qh words, both in one
+// register); their s16 sum (|.| <= 2 · 2 · 31 · 128) and madd leave row a in
 // lanes 0..3 and row b in lanes 4..7. Fewer instructions per weight block
 // than blocks32 (which unpacks each row separately): the decode of 4-bit
 // weights is compute-bound at one thread.
 template <typename T>
 void nibbles_4x1(const uint8_t* w, size_t rb, const Q8Rows& x, int64_t K, float* y, int64_t ldy) {
-  constexpr int kQs = T::kMin ? 4 : 2;
+  constexpr int kQs = T::kQs;
   __m256 acc01 = _mm256_setzero_ps(), acc23 = _mm256_setzero_ps();
   __m128 off = _mm_setzero_ps();
   const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
   const __m256i idx01 = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
   const __m256i idx23 = _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3);
+  // Q5_x: byte j / 8 of qh (row a: bytes 0..3, row b: 4..7 of the broadcast word),
+  // then bit j % 8 of it; elements 0..15 for the low nibbles, 16..31 for the high.
+  const __m256i bits = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ULL));
+  const __m256i ctrl_lo = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 4, 4, 4,
+                                           4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5);
+  const __m256i ctrl_hi = _mm256_setr_epi8(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 6, 6, 6,
+                                           6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7);
   const auto pair = [&](const uint8_t* a, const uint8_t* b, __m256i xl, __m256i xh, __m256i xo) {
     const __m256i v = _mm256_inserti128_si256(
         _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + kQs))),
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + kQs)), 1);
-    __m256i p =
-        _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(v, m4), xl),
-                         _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), xh));
+    __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+    if constexpr (T::kQh >= 0) {  // bit j of row a's / b's qh -> bit 4 of element j
+      uint32_t qa, qb;
+      std::memcpy(&qa, a + T::kQh, 4);
+      std::memcpy(&qb, b + T::kQh, 4);
+      const __m256i q = _mm256_set1_epi64x(static_cast<int64_t>(qa | uint64_t{qb} << 32));
+      const auto bit4 = [&](__m256i ctrl) {
+        const __m256i t = _mm256_and_si256(_mm256_shuffle_epi8(q, ctrl), bits);
+        return _mm256_and_si256(_mm256_cmpeq_epi8(t, bits), _mm256_set1_epi8(0x10));
+      };
+      lo = _mm256_or_si256(lo, bit4(ctrl_lo));
+      hi = _mm256_or_si256(hi, bit4(ctrl_hi));
+    }
+    __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_maddubs_epi16(hi, xh));
     if constexpr (T::kOffset != 0) p = _mm256_sub_epi16(p, xo);
     return _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
   };
@@ -206,7 +229,7 @@ template <typename T, int M>
 void blocks32_rows(const uint8_t* w, size_t rb, int64_t R, const Q8Rows& x, int64_t K, float* y,
                    int64_t ldy) {
   constexpr int kR = M == 1 ? 4 : M == 2 ? 2 : 1;
-  constexpr bool kNibbles = M == 1 && (std::is_same_v<T, Q4_0> || std::is_same_v<T, Q4_1>);
+  constexpr bool kNibbles = M == 1 && !T::kSigned;  // Q4_0, Q4_1, Q5_0, Q5_1
   int64_t r = 0;
   for (; r + kR <= R; r += kR) {
     if constexpr (kNibbles)
