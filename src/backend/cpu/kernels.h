@@ -105,6 +105,7 @@ void quantize_q8_scalar(const float* x, int64_t n, int8_t* q, float* d, float* s
 RowDotQ8 row_dot_q8_scalar(GgmlType type);
 void quantize_q8_avx2(const float* x, int64_t n, int8_t* q, float* d, float* s);
 RowDotQ8 row_dot_q8_avx2(GgmlType type);
+RowDotQ8 row_dot_q8_kquants_avx2(GgmlType type);  // Q4_K, Q5_K, Q6_K (row_dot_q8_avx2 asks it)
 
 const Kernels& scalar_kernels();
 const Kernels* avx2_kernels();  // nullptr if not compiled in (non-x86 builds)
