@@ -69,18 +69,13 @@ void tile_avx2(int mr, int nr, int64_t kc, const float* xp, const float* p, floa
   if (mr > 5) put(c + 5 * ldc, a5, b5, nr, accumulate);
 }
 
-// Columns k .. k + 7 of rows r[0 .. 7] (8 loads) as 8 vectors of one column each,
-// stored at dst + c * kGemmNr for column c: the usual unpack / shuffle / permute
-// 8 x 8 transpose.
-inline void transpose8(const float* const* r, int64_t k, float* dst) {
-  const __m256 t0 = _mm256_unpacklo_ps(_mm256_loadu_ps(r[0] + k), _mm256_loadu_ps(r[1] + k));
-  const __m256 t1 = _mm256_unpackhi_ps(_mm256_loadu_ps(r[0] + k), _mm256_loadu_ps(r[1] + k));
-  const __m256 t2 = _mm256_unpacklo_ps(_mm256_loadu_ps(r[2] + k), _mm256_loadu_ps(r[3] + k));
-  const __m256 t3 = _mm256_unpackhi_ps(_mm256_loadu_ps(r[2] + k), _mm256_loadu_ps(r[3] + k));
-  const __m256 t4 = _mm256_unpacklo_ps(_mm256_loadu_ps(r[4] + k), _mm256_loadu_ps(r[5] + k));
-  const __m256 t5 = _mm256_unpackhi_ps(_mm256_loadu_ps(r[4] + k), _mm256_loadu_ps(r[5] + k));
-  const __m256 t6 = _mm256_unpacklo_ps(_mm256_loadu_ps(r[6] + k), _mm256_loadu_ps(r[7] + k));
-  const __m256 t7 = _mm256_unpackhi_ps(_mm256_loadu_ps(r[6] + k), _mm256_loadu_ps(r[7] + k));
+// Rows v[0 .. 7] of an 8 x 8 block stored transposed: column c at dst + c * kGemmNr
+// (the usual unpack / shuffle / permute 8 x 8 transpose).
+inline void transpose8x8(const __m256* v, float* dst) {
+  const __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(v[4], v[5]), t5 = _mm256_unpackhi_ps(v[4], v[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(v[6], v[7]), t7 = _mm256_unpackhi_ps(v[6], v[7]);
   const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
   const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
   const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
@@ -93,6 +88,13 @@ inline void transpose8(const float* const* r, int64_t k, float* dst) {
   _mm256_storeu_ps(dst + 5 * kGemmNr, _mm256_permute2f128_ps(u1, u5, 0x31));
   _mm256_storeu_ps(dst + 6 * kGemmNr, _mm256_permute2f128_ps(u2, u6, 0x31));
   _mm256_storeu_ps(dst + 7 * kGemmNr, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+// Columns k .. k + 7 of rows r[0 .. 7], transposed to dst (transpose8x8).
+inline void transpose8(const float* const* r, int64_t k, float* dst) {
+  __m256 v[8];
+  for (int i = 0; i < 8; ++i) v[i] = _mm256_loadu_ps(r[i] + k);
+  transpose8x8(v, dst);
 }
 
 void pack_strip_avx2(const float* const* rows, int64_t nr, int64_t kc, float* dst) {
@@ -116,24 +118,9 @@ inline __m256 half8(const uint16_t* r, int64_t k) {
 
 // As transpose8, from half rows.
 inline void transpose8_f16(const uint16_t* const* r, int64_t k, float* dst) {
-  const __m256 r0 = half8(r[0], k), r1 = half8(r[1], k), r2 = half8(r[2], k), r3 = half8(r[3], k);
-  const __m256 r4 = half8(r[4], k), r5 = half8(r[5], k), r6 = half8(r[6], k), r7 = half8(r[7], k);
-  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-  const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  _mm256_storeu_ps(dst + 0 * kGemmNr, _mm256_permute2f128_ps(u0, u4, 0x20));
-  _mm256_storeu_ps(dst + 1 * kGemmNr, _mm256_permute2f128_ps(u1, u5, 0x20));
-  _mm256_storeu_ps(dst + 2 * kGemmNr, _mm256_permute2f128_ps(u2, u6, 0x20));
-  _mm256_storeu_ps(dst + 3 * kGemmNr, _mm256_permute2f128_ps(u3, u7, 0x20));
-  _mm256_storeu_ps(dst + 4 * kGemmNr, _mm256_permute2f128_ps(u0, u4, 0x31));
-  _mm256_storeu_ps(dst + 5 * kGemmNr, _mm256_permute2f128_ps(u1, u5, 0x31));
-  _mm256_storeu_ps(dst + 6 * kGemmNr, _mm256_permute2f128_ps(u2, u6, 0x31));
-  _mm256_storeu_ps(dst + 7 * kGemmNr, _mm256_permute2f128_ps(u3, u7, 0x31));
+  __m256 v[8];
+  for (int i = 0; i < 8; ++i) v[i] = half8(r[i], k);
+  transpose8x8(v, dst);
 }
 
 void pack_strip_f16_avx2(const uint16_t* const* rows, int64_t nr, int64_t kc, float* dst) {
