@@ -1,5 +1,6 @@
 #include "host_memory.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -8,10 +9,16 @@
 
 namespace pivot {
 
-Buffer HostMemory::allocate(size_t bytes, size_t alignment, const char* backend) {
+Buffer HostMemory::allocate(size_t bytes, size_t alignment, const char* backend, bool huge) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  huge = huge && bytes >= kHuge;
+  if (huge) alignment = kHuge;
   const size_t rounded = (bytes + alignment - 1) / alignment * alignment;
   void* p = rounded ? std::aligned_alloc(alignment, rounded) : nullptr;
   if (rounded && !p) fail("%s: out of memory allocating %zu bytes", backend, bytes);
+#ifdef MADV_HUGEPAGE
+  if (huge) madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure leaves 4 KiB pages
+#endif
   *used_ += rounded;
   auto used = used_;
   return Buffer(p, bytes, [used, rounded](void* q) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../../src/backend/cpu/kernels.h"
+#include "../../src/backend/cpu/repack_x8.h"
 #include "pivot/ggml_type.h"
 #include "pivot/quant.h"
 
@@ -123,6 +124,64 @@ TEST(CpuQ8, RowDotMatchesDequantizedDot) {
           }
         }
     }
+}
+
+// The x8 layout: unpack(repack(w)) gives w back byte for byte, and the x8 kernels
+// match the dequantized dot like the row-major ones (one group and several, M 1..8).
+TEST(CpuQ8, X8LayoutRoundTripsAndKernelsMatchDequantizedDot) {
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q4_1}) {
+    ASSERT_TRUE(has_x8_layout(t));
+    for (int64_t K : {int64_t{32}, int64_t{32 * 13}})
+      for (int64_t N : {int64_t{8}, int64_t{24}}) {
+        const size_t rb = ggml_row_bytes(t, K).value();
+        std::vector<float> wf(static_cast<size_t>(N * K)), wd(wf.size());
+        for (float& v : wf) v = u(rng);
+        std::vector<uint8_t> w(N * rb), x8(N * rb), back(N * rb);
+        for (int64_t n = 0; n < N; ++n) {
+          quantize_row(t, wf.data() + n * K, w.data() + n * rb, K);
+          dequantize_row(t, w.data() + n * rb, wd.data() + n * K, K);
+        }
+        repack_x8(t, w.data(), rb, N, x8.data());
+        EXPECT_NE(x8, w);
+        for (int64_t g = 0; g < N / kX8Rows; ++g)  // in two pieces of K and of the rows
+          for (auto [b0, nb] : {std::pair<int64_t, int64_t>{0, K / 64}, {K / 64, K / 32 - K / 64}})
+            for (auto [r0, r1] : {std::pair<int, int>{0, 3}, {3, 8}})
+              unpack_x8(t, x8.data() + g * kX8Rows * rb, b0, nb, r0, r1,
+                        back.data() + (g * kX8Rows + r0) * rb + b0 * (rb / (K / 32)), rb);
+        ASSERT_EQ(back, w) << ggml_type_traits(t).name << " K=" << K << " N=" << N;
+        for (const Kernels* k : kernel_sets()) {
+          const RowDotQ8 dot = k->row_dot_q8_x8 ? k->row_dot_q8_x8(t) : nullptr;
+          if (!dot) continue;
+          for (int M = 1; M <= 8; ++M) {
+            const std::vector<float> x = activations(rng, M * K);
+            std::vector<int8_t> q(x.size());
+            std::vector<float> d(static_cast<size_t>(M * K / 32)), s(d.size());
+            for (int m = 0; m < M; ++m)
+              k->quantize_q8(x.data() + m * K, K, q.data() + m * K, d.data() + m * K / 32,
+                             s.data() + m * K / 32);
+            const Q8Rows xq{q.data(), K, d.data(), s.data(), K / 32};
+            std::vector<float> y(static_cast<size_t>(M * N), NAN);
+            dot(x8.data(), rb, N, xq, M, K, y.data(), N);
+            for (int m = 0; m < M; ++m) {
+              const Q8Row r = quantize(x.data() + m * K, K);
+              for (int64_t n = 0; n < N; ++n) {
+                double want = 0, mag = 0;
+                for (int64_t i = 0; i < K; ++i) {
+                  const double p = double(wd[n * K + i]) * r.q[i] * r.d[i / 32];
+                  want += p;
+                  mag += std::fabs(p);
+                }
+                ASSERT_NEAR(y[m * N + n], want, 2e-6 * mag + 1e-6)
+                    << k->name << " x8 " << ggml_type_traits(t).name << " K=" << K << " M=" << M
+                    << " row " << m << "," << n;
+              }
+            }
+          }
+        }
+      }
+  }
 }
 
 }  // namespace

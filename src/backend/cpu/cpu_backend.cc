@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string_view>
 #include <thread>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "pivot/backend.h"
 #include "pivot/error.h"
 #include "pivot/quant.h"
+#include "repack_x8.h"
 #include "thread_pool.h"
 
 namespace pivot {
@@ -75,7 +77,9 @@ class CpuBackend final : public Backend {
     return p;
   }
 
-  Buffer allocate(size_t bytes, MemKind) override { return mem_.allocate(bytes, 64, "cpu"); }
+  Buffer allocate(size_t bytes, MemKind kind) override {
+    return mem_.allocate(bytes, 64, "cpu", kind == MemKind::kWeight);
+  }
 
   void copy(void* dst, const void* src, size_t bytes, CopyKind) override {
     if (bytes) std::memmove(dst, src, bytes);
@@ -117,6 +121,37 @@ class CpuBackend final : public Backend {
   void synchronize() override {}
   MemoryInfo memory_info() const override { return mem_.info(); }
 
+  // Each matmul weight of at least 2 MiB moves into a buffer this backend owns until
+  // it is destroyed, on transparent huge pages (host_memory.h; the file mapping has 4
+  // KiB pages): decode streams every weight once per token, and the GEMM packer reads
+  // 16 rows at a time, often each in its own 4 KiB page. With Q8 activations and an
+  // x8 kernel for the type (Q4_0, Q4_1 on AVX2), any size, repacked into the x8
+  // layout (repack_x8.h). Skipped while free memory is under twice the weight's size
+  // (the file's pages stay usable as they are).
+  void prepare_weight(Tensor& w) override {
+    if (w.n_rows() == 0 || owned_.count(w.data)) return;
+    const bool x8 = q8_ && k_.row_dot_q8_x8 && k_.row_dot_q8_x8(w.type) && w.ne[0] % 32 == 0 &&
+                    w.n_rows() % cpu::kX8Rows == 0;
+    const size_t bytes = w.n_bytes();
+    if ((!x8 && bytes < (size_t{2} << 20)) || mem_.info().free_bytes < 2 * bytes) return;
+    Buffer b = allocate(bytes, MemKind::kWeight);
+    const auto* src = static_cast<const uint8_t*>(w.data);
+    auto* dst = static_cast<uint8_t*>(b.data());
+    const size_t rb = w.row_bytes();
+    const int64_t rows = w.n_rows(), per_task = 512;  // a multiple of kX8Rows
+    pool_.run((rows + per_task - 1) / per_task, [&](int64_t t, int) {
+      const int64_t r0 = t * per_task, r1 = std::min(rows, r0 + per_task);
+      if (x8)
+        cpu::repack_x8(w.type, src + r0 * rb, rb, r1 - r0, dst + r0 * rb);
+      else
+        std::memcpy(dst + r0 * rb, src + r0 * rb, (r1 - r0) * rb);
+    });
+    w.data = dst;
+    owned_.insert(dst);
+    if (x8) x8_.insert(dst);
+    packed_.push_back(std::move(b));
+  }
+
  private:
   // Weight rows per decode matmul task: about 8 tasks per thread (each costs a claim on
   // the pool's shared counter; the LM head has 49152-262144 rows), at least 16.
@@ -153,7 +188,10 @@ class CpuBackend final : public Backend {
     const int64_t K = w.ne[0], N = w.ne[1], M = op.src[1].n_rows();
     const size_t row_bytes = w.row_bytes();
     const auto* wd = static_cast<const uint8_t*>(w.data);
-    const cpu::RowDotQ8 fused_q8 = M <= kFusedMaxRows && q8_ ? k_.row_dot_q8(w.type) : nullptr;
+    const bool x8 = x8_.count(w.data) != 0;  // repacked by prepare_weight (then q8_)
+    const cpu::RowDotQ8 fused_q8 = M > kFusedMaxRows || !q8_ ? nullptr
+                                   : x8                      ? k_.row_dot_q8_x8(w.type)
+                                                             : k_.row_dot_q8(w.type);
     if (fused_q8) {  // decode, kQ8: activations quantized once, integer dot products
       const int64_t nb = K / 32;
       float* buf = scratch(0, static_cast<size_t>(M * (K / 4 + 2 * nb)));
@@ -184,7 +222,7 @@ class CpuBackend final : public Backend {
     // kQ8 with a Q8 kernel for this type: the prefill GEMM sees the same Q8-rounded
     // activations (q * d) as the decode kernels, so a token's result does not
     // depend on how many rows share its step (serve's batches, chunked prefill).
-    prefill_matmul(w, x, M, y, q8_ && k_.row_dot_q8(w.type) != nullptr);
+    prefill_matmul(w, x, M, y, q8_ && k_.row_dot_q8(w.type) != nullptr, x8);
   }
 
   // Rows x[0 .. n) of K floats rounded to the Q8 grid of kernels.h (x' = q · d per
@@ -206,8 +244,10 @@ class CpuBackend final : public Backend {
   // prefetched near its end) and runs it over all M rows. Panels as wide
   // as allowed (activations are re-read once per panel), their count a multiple of
   // the thread count (no thread idles at the end). round_q8: the activations are
-  // first rounded to the Q8 grid (q8_rounded), a micro-panel at a time.
-  void prefill_matmul(const Tensor& w, const float* x, int64_t M, float* y, bool round_q8) {
+  // first rounded to the Q8 grid (q8_rounded), a micro-panel at a time. x8: the
+  // weight is in the x8 layout; each strip's blocks are unpacked to GGUF rows first.
+  void prefill_matmul(const Tensor& w, const float* x, int64_t M, float* y, bool round_q8,
+                      bool x8) {
     const int64_t K = w.ne[0], N = w.ne[1];
     const size_t row_bytes = w.row_bytes();
     const auto* wd = static_cast<const uint8_t*>(w.data);
@@ -237,12 +277,17 @@ class CpuBackend final : public Backend {
     n_panels = (N + panel_rows - 1) / panel_rows;
     const cpu::DequantChunk dq = k_.dequant(w.type);
     const int64_t block_floats = cpu::gemm_block_floats(panel_rows);
-    // Per thread: the packed block, then the staging of one strip's dequantized rows.
+    // Per thread: the packed block, then the staging of one strip's dequantized rows,
+    // then (x8) the strip's unpacked GGUF blocks.
+    const size_t stage_floats = cpu::kGemmNr * cpu::kGemmKc;
+    const size_t x8_floats =
+        x8 ? cpu::kGemmNr * ggml_row_bytes(w.type, cpu::kGemmKc).value_or(0) / 4 + 1 : 0;
     for (int t = 0; t < pool_.size(); ++t)
-      scratch(t, static_cast<size_t>(block_floats + cpu::kGemmNr * cpu::kGemmKc + 15));
+      scratch(t, static_cast<size_t>(block_floats + stage_floats + x8_floats + 15));
     pool_.run(n_panels, [&](int64_t panel_index, int thread) {
       float* block = cpu::gemm_align(scratch_[static_cast<size_t>(thread)].data());
       float* stage = block + block_floats;
+      auto* unpacked = reinterpret_cast<uint8_t*>(stage + stage_floats);
       const int64_t n0 = panel_index * panel_rows;
       const int64_t nr = std::min(panel_rows, N - n0);
       for (int64_t k0 = 0; k0 < K; k0 += cpu::kGemmKc) {
@@ -252,15 +297,29 @@ class CpuBackend final : public Backend {
         const size_t next =  // the next K block's bytes per row
             k0 + kc < K ? ggml_row_bytes(w.type, std::min(cpu::kGemmKc, K - k0 - kc)).value_or(0)
                         : 0;
-        for (int64_t s0 = 0; s0 < nr; s0 += cpu::kGemmNr)
-          cpu::gemm_pack_weights(gemm_, w.type, dq, src + s0 * row_bytes, row_bytes,
-                                 std::min<int64_t>(cpu::kGemmNr, nr - s0), kc, stage,
+        for (int64_t s0 = 0; s0 < nr; s0 += cpu::kGemmNr) {
+          const int64_t ns = std::min<int64_t>(cpu::kGemmNr, nr - s0);
+          if (!x8) {
+            cpu::gemm_pack_weights(gemm_, w.type, dq, src + s0 * row_bytes, row_bytes, ns, kc,
+                                   stage, block + s0 * kc);
+            continue;
+          }
+          for (int64_t r = 0; r < ns; r += cpu::kX8Rows)  // n0, s0, ns: multiples of 8
+            cpu::unpack_x8(w.type, wd + (n0 + s0 + r) * row_bytes, k0 / 32, kc / 32, 0,
+                           cpu::kX8Rows, unpacked + r * bytes, bytes);
+          cpu::gemm_pack_weights(gemm_, w.type, dq, unpacked, bytes, ns, kc, stage,
                                  block + s0 * kc);
+        }
         // The next block's weights are prefetched during the last eighth of the rows:
         // earlier, the activations streaming through L2 would evict them again.
         const int64_t m_split = M * 7 / 8 / cpu::kGemmMr * cpu::kGemmMr;
         cpu::gemm_panel_block(gemm_, xp, M, K, k0, block, nr, y + n0, N, 0, m_split);
-        cpu::gemm_prefetch_rows(src + bytes, row_bytes, nr, next);
+        if (x8)  // a group's next K block is 8 · next bytes in one piece
+          cpu::gemm_prefetch_rows(
+              wd + n0 * row_bytes + cpu::kX8Rows * ggml_row_bytes(w.type, k0 + kc).value_or(0),
+              cpu::kX8Rows * row_bytes, nr / cpu::kX8Rows, cpu::kX8Rows * next);
+        else
+          cpu::gemm_prefetch_rows(src + bytes, row_bytes, nr, next);
         cpu::gemm_panel_block(gemm_, xp, M, K, k0, block, nr, y + n0, N, m_split, M);
       }
     });
@@ -269,12 +328,18 @@ class CpuBackend final : public Backend {
   void get_rows(const OpDesc& op) {
     const Tensor& table = op.src[0];
     const int64_t K = table.ne[0], M = op.src[1].n_elements();
+    const size_t rb = table.row_bytes();
+    std::vector<uint8_t> unpacked(x8_.count(table.data) ? rb : 0);  // an x8 weight's row
     for (int64_t m = 0; m < M; ++m) {
       const int32_t id = i32(op.src[1])[m];
       if (id < 0 || id >= table.ne[1])
         fail("cpu: get_rows: id %d out of [0, %lld)", id, static_cast<long long>(table.ne[1]));
-      const auto* src =
-          static_cast<const uint8_t*>(table.data) + static_cast<size_t>(id) * table.row_bytes();
+      const auto* src = static_cast<const uint8_t*>(table.data) + static_cast<size_t>(id) * rb;
+      if (!unpacked.empty()) {
+        const int r = id % cpu::kX8Rows;
+        cpu::unpack_x8(table.type, src - r * rb, 0, K / 32, r, r + 1, unpacked.data(), rb);
+        src = unpacked.data();
+      }
       const float* row = weight_row(table.type, src, K, f32(op.dst) + m * K);
       if (row != f32(op.dst) + m * K)
         std::memcpy(f32(op.dst) + m * K, row, static_cast<size_t>(K) * 4);
@@ -505,6 +570,9 @@ class CpuBackend final : public Backend {
   std::vector<std::vector<const float*>> key_rows_;  // per thread: prefill attention's K, V rows
   cpu::DecodeAttention decode_;                      // decode attention's scratch
   HostMemory mem_;
+  std::vector<Buffer> packed_;             // prepare_weight's copies of the weights
+  std::unordered_set<const void*> owned_;  // their data pointers
+  std::unordered_set<const void*> x8_;     // ... of those in the x8 layout
   const bool q8_;  // BackendOptions::activations == kQ8: decode matmuls in Q8 (kernels.h)
 };
 

@@ -98,6 +98,10 @@ struct Kernels {
   // Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K; nullptr for other types (which
   // keep f32 activations).
   RowDotQ8 (*row_dot_q8)(GgmlType type);
+  // The same for weights repacked in the x8 layout (repack_x8.h): R a multiple of
+  // 8, w at the first row of a group. nullptr (no kernel set) or returning nullptr
+  // (no kernel for the type): the weights stay in GGUF rows.
+  RowDotQ8 (*row_dot_q8_x8)(GgmlType type);
 };
 
 // The Q8 parts of each kernel set (kernels_q8_scalar.cc, kernels_q8_avx2.cc).
@@ -106,6 +110,7 @@ RowDotQ8 row_dot_q8_scalar(GgmlType type);
 void quantize_q8_avx2(const float* x, int64_t n, int8_t* q, float* d, float* s);
 RowDotQ8 row_dot_q8_avx2(GgmlType type);
 RowDotQ8 row_dot_q8_kquants_avx2(GgmlType type);  // Q4_K, Q5_K, Q6_K (row_dot_q8_avx2 asks it)
+RowDotQ8 row_dot_q8_x8_avx2(GgmlType type);       // Q4_0, Q4_1 (kernels_q8_x8_avx2.cc)
 
 const Kernels& scalar_kernels();
 const Kernels* avx2_kernels();  // nullptr if not compiled in (non-x86 builds)

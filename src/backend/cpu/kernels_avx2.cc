@@ -476,7 +476,8 @@ DequantChunk special(GgmlType type) {
 }  // namespace
 
 const Kernels* avx2_kernels() {
-  static const Kernels k{"avx2", dot_rows, special, row_dot, quantize_q8_avx2, row_dot_q8_avx2};
+  static const Kernels k{"avx2",           dot_rows,        special,           row_dot,
+                         quantize_q8_avx2, row_dot_q8_avx2, row_dot_q8_x8_avx2};
   return &k;
 }
 

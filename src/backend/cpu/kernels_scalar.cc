@@ -26,8 +26,8 @@ RowDot no_row_dot(GgmlType) {
 }  // namespace
 
 const Kernels& scalar_kernels() {
-  static const Kernels k{"scalar",   dot_rows,           no_special,
-                         no_row_dot, quantize_q8_scalar, row_dot_q8_scalar};
+  static const Kernels k{"scalar",           dot_rows,          no_special, no_row_dot,
+                         quantize_q8_scalar, row_dot_q8_scalar, nullptr};
   return k;
 }
 
