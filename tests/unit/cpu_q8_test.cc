@@ -77,6 +77,37 @@ TEST(CpuQ8, QuantizeMatchesDocumentedFormat) {
   }
 }
 
+// Runs dot (weights w: N rows of K elements, rb bytes each, layout as dot expects;
+// wd: the dequantized rows in GGUF order) against M fresh activation rows quantized
+// by k, and checks every result against the double dot of wd with the documented
+// Q8 activations.
+void check_q8_dot(const Kernels* k, RowDotQ8 dot, const uint8_t* w, size_t rb, int64_t N,
+                  const std::vector<float>& wd, int64_t K, int M, std::mt19937& rng,
+                  const std::string& what) {
+  const std::vector<float> x = activations(rng, M * K);
+  std::vector<int8_t> q(x.size());
+  std::vector<float> d(static_cast<size_t>(M * K / 32)), s(d.size());
+  for (int m = 0; m < M; ++m)
+    k->quantize_q8(x.data() + m * K, K, q.data() + m * K, d.data() + m * K / 32,
+                   s.data() + m * K / 32);
+  const Q8Rows xq{q.data(), K, d.data(), s.data(), K / 32};
+  std::vector<float> y(static_cast<size_t>(M * N), NAN);
+  dot(w, rb, N, xq, M, K, y.data(), N);
+  for (int m = 0; m < M; ++m) {
+    const Q8Row r = quantize(x.data() + m * K, K);
+    for (int64_t n = 0; n < N; ++n) {
+      double want = 0, mag = 0;
+      for (int64_t i = 0; i < K; ++i) {
+        const double p = double(wd[n * K + i]) * r.q[i] * r.d[i / 32];
+        want += p;
+        mag += std::fabs(p);
+      }
+      ASSERT_NEAR(y[m * N + n], want, 2e-6 * mag + 1e-6)
+          << k->name << " " << what << " K=" << K << " M=" << M << " row " << m << "," << n;
+    }
+  }
+}
+
 TEST(CpuQ8, RowDotMatchesDequantizedDot) {
   const GgmlType types[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1,
                             GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
@@ -99,29 +130,7 @@ TEST(CpuQ8, RowDotMatchesDequantizedDot) {
             quantize_row(t, wf.data() + n * K, w.data() + n * rb, K);
             dequantize_row(t, w.data() + n * rb, wd.data() + n * K, K);
           }
-          const std::vector<float> x = activations(rng, M * K);
-          std::vector<int8_t> q(x.size());
-          std::vector<float> d(static_cast<size_t>(M * K / 32)), s(d.size());
-          for (int m = 0; m < M; ++m)
-            k->quantize_q8(x.data() + m * K, K, q.data() + m * K, d.data() + m * K / 32,
-                           s.data() + m * K / 32);
-          const Q8Rows xq{q.data(), K, d.data(), s.data(), K / 32};
-          std::vector<float> y(static_cast<size_t>(M * N), NAN);
-          dot(w.data(), rb, N, xq, M, K, y.data(), N);
-          for (int m = 0; m < M; ++m) {
-            const Q8Row r = quantize(x.data() + m * K, K);
-            for (int64_t n = 0; n < N; ++n) {
-              double want = 0, mag = 0;
-              for (int64_t i = 0; i < K; ++i) {
-                const double p = double(wd[n * K + i]) * r.q[i] * r.d[i / 32];
-                want += p;
-                mag += std::fabs(p);
-              }
-              ASSERT_NEAR(y[m * N + n], want, 2e-6 * mag + 1e-6)
-                  << k->name << " " << ggml_type_traits(t).name << " K=" << K << " M=" << M
-                  << " row " << m << "," << n;
-            }
-          }
+          check_q8_dot(k, dot, w.data(), rb, N, wd, K, M, rng, ggml_type_traits(t).name);
         }
     }
 }
@@ -154,31 +163,9 @@ TEST(CpuQ8, X8LayoutRoundTripsAndKernelsMatchDequantizedDot) {
         for (const Kernels* k : kernel_sets()) {
           const RowDotQ8 dot = k->row_dot_q8_x8 ? k->row_dot_q8_x8(t) : nullptr;
           if (!dot) continue;
-          for (int M = 1; M <= 8; ++M) {
-            const std::vector<float> x = activations(rng, M * K);
-            std::vector<int8_t> q(x.size());
-            std::vector<float> d(static_cast<size_t>(M * K / 32)), s(d.size());
-            for (int m = 0; m < M; ++m)
-              k->quantize_q8(x.data() + m * K, K, q.data() + m * K, d.data() + m * K / 32,
-                             s.data() + m * K / 32);
-            const Q8Rows xq{q.data(), K, d.data(), s.data(), K / 32};
-            std::vector<float> y(static_cast<size_t>(M * N), NAN);
-            dot(x8.data(), rb, N, xq, M, K, y.data(), N);
-            for (int m = 0; m < M; ++m) {
-              const Q8Row r = quantize(x.data() + m * K, K);
-              for (int64_t n = 0; n < N; ++n) {
-                double want = 0, mag = 0;
-                for (int64_t i = 0; i < K; ++i) {
-                  const double p = double(wd[n * K + i]) * r.q[i] * r.d[i / 32];
-                  want += p;
-                  mag += std::fabs(p);
-                }
-                ASSERT_NEAR(y[m * N + n], want, 2e-6 * mag + 1e-6)
-                    << k->name << " x8 " << ggml_type_traits(t).name << " K=" << K << " M=" << M
-                    << " row " << m << "," << n;
-              }
-            }
-          }
+          for (int M = 1; M <= 8; ++M)
+            check_q8_dot(k, dot, x8.data(), rb, N, wd, K, M, rng,
+                         "x8 " + std::string(ggml_type_traits(t).name));
         }
       }
   }
