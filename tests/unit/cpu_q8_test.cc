@@ -130,7 +130,8 @@ TEST(CpuQ8, RowDotMatchesDequantizedDot) {
             quantize_row(t, wf.data() + n * K, w.data() + n * rb, K);
             dequantize_row(t, w.data() + n * rb, wd.data() + n * K, K);
           }
-          check_q8_dot(k, dot, w.data(), rb, N, wd, K, M, rng, ggml_type_traits(t).name);
+          check_q8_dot(k, dot, w.data(), rb, N, wd, K, M, rng,
+                       std::string(ggml_type_traits(t).name));
         }
     }
 }
