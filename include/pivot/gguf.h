@@ -114,6 +114,8 @@ class GgufFile {
   const GgufTensorInfo* find_tensor(std::string_view name) const;  // nullptr if absent
   // The tensor's bytes inside the mapping (n_bytes long).
   const uint8_t* tensor_data(const GgufTensorInfo& t) const;
+  // MappedFile::release for bytes of this file's mapping (no-op for parse()).
+  void release(const void* p, size_t n) const;
 
  private:
   GgufFile() = default;

@@ -22,6 +22,12 @@ class MappedFile {
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
+  // Drops the whole pages inside [p, p + n) from this process's mapping
+  // (madvise(MADV_DONTNEED); the mapping is read-only, so a later read maps them
+  // again from the file): for bytes a backend has copied and will not read here.
+  // Ranges outside the mapping are ignored.
+  void release(const void* p, size_t n) const;
+
  private:
   std::string path_;
   const uint8_t* data_ = nullptr;

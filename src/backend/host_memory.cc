@@ -3,7 +3,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <string>
 
 #include "pivot/error.h"
 
@@ -27,12 +30,31 @@ Buffer HostMemory::allocate(size_t bytes, size_t alignment, const char* backend,
   });
 }
 
+namespace {
+
+// Linux's MemAvailable (free plus reclaimable page cache, /proc/meminfo) in bytes,
+// 0 where it cannot be read.
+uint64_t mem_available() {
+  std::ifstream f("/proc/meminfo");
+  std::string line;
+  unsigned long long kib = 0;
+  while (std::getline(f, line))
+    if (std::sscanf(line.c_str(), "MemAvailable: %llu kB", &kib) == 1) return kib * 1024;
+  return 0;
+}
+
+}  // namespace
+
 MemoryInfo HostMemory::info() const {
   MemoryInfo m;
   const long pages = sysconf(_SC_PHYS_PAGES), avail = sysconf(_SC_AVPHYS_PAGES);
   const long page = sysconf(_SC_PAGESIZE);
   if (pages > 0 && page > 0) m.total_bytes = static_cast<uint64_t>(pages) * page;
-  if (avail > 0 && page > 0) m.free_bytes = static_cast<uint64_t>(avail) * page;
+  // Free memory counts the page cache the kernel would give back (a model file just
+  // read fills it); without /proc/meminfo, the free pages alone.
+  m.free_bytes = mem_available();
+  if (m.free_bytes == 0 && avail > 0 && page > 0)
+    m.free_bytes = static_cast<uint64_t>(avail) * page;
   m.used_bytes = used();
   return m;
 }

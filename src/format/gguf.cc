@@ -429,4 +429,8 @@ const uint8_t* GgufFile::tensor_data(const GgufTensorInfo& t) const {
   return bytes_.data() + data_offset_ + t.offset;
 }
 
+void GgufFile::release(const void* p, size_t n) const {
+  if (map_) map_->release(p, n);
+}
+
 }  // namespace pivot

@@ -89,7 +89,7 @@ class Gemma3 final : public Model {
     tok_embd_ = w.get("token_embd.weight", {s.n_embd, s.n_vocab});
     output_norm_ = w.get("output_norm.weight", {s.n_embd});
     output_ = s.tied_output ? tok_embd_ : w.get("output.weight", {s.n_embd, s.n_vocab});
-    be_.prepare_weight(output_);
+    w.prepare(output_);
     RopeParams global;
     global.mode = s.rope_mode;
     global.n_rot = s.n_rot;
@@ -114,8 +114,7 @@ class Gemma3 final : public Model {
       l.w_up = w.get(p + "ffn_up.weight", {s.n_embd, s.n_ff});
       l.w_down = w.get(p + "ffn_down.weight", {s.n_ff, s.n_embd});
       l.post_ffw_norm = w.get(p + "post_ffw_norm.weight", {s.n_embd});
-      for (Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
-        be_.prepare_weight(*t);
+      for (Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) w.prepare(*t);
       const bool swa = s.is_swa(i);
       l.rope = swa ? local : global;
       l.window = swa ? static_cast<int32_t>(s.n_swa) : 0;

@@ -63,7 +63,7 @@ class Llama final : public Model {
     tok_embd_ = w.get("token_embd.weight", {s.n_embd, s.n_vocab});
     output_norm_ = w.get("output_norm.weight", {s.n_embd});
     output_ = s.tied_output ? tok_embd_ : w.get("output.weight", {s.n_embd, s.n_vocab});
-    be_.prepare_weight(output_);
+    w.prepare(output_);
     for (int64_t i = 0; i < s.n_layer; ++i) {
       const std::string p = "blk." + std::to_string(i) + ".";
       Layer l;
@@ -83,8 +83,7 @@ class Llama final : public Model {
       l.w_gate = w.get(p + "ffn_gate.weight", {s.n_embd, s.n_ff});
       l.w_up = w.get(p + "ffn_up.weight", {s.n_embd, s.n_ff});
       l.w_down = w.get(p + "ffn_down.weight", {s.n_ff, s.n_embd});
-      for (Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
-        be_.prepare_weight(*t);
+      for (Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) w.prepare(*t);
       layers_.push_back(l);
     }
     // Llama-3 scaling: the file's rope_freqs.weight if present, else computed.

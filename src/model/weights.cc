@@ -7,6 +7,12 @@ namespace pivot {
 WeightLoader::WeightLoader(const GgufFile& file, Backend& backend)
     : file_(file), backend_(backend), host_visible_(backend.props().host_visible) {}
 
+void WeightLoader::prepare(Tensor& t) {
+  const void* before = t.data;
+  backend_.prepare_weight(t);
+  if (t.data != before) file_.release(before, t.n_bytes());
+}
+
 Tensor WeightLoader::get(const std::string& name, std::initializer_list<int64_t> ne) {
   Tensor t = get_optional(name, ne);
   if (!t.data) fail("%s: missing tensor %s", file_.path().c_str(), name.c_str());

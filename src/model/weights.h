@@ -1,7 +1,8 @@
 // Weight loading shared by architectures: finds a tensor by name, checks its
 // type and shape, and places it on the backend (zero-copy into the file mapping
 // when the backend is host-visible, else one upload). The architecture calls
-// Backend::prepare_weight() itself on matmul weights (not on lookup tables).
+// WeightLoader::prepare() (Backend::prepare_weight) itself on matmul weights (not on
+// lookup tables).
 #pragma once
 
 #include <initializer_list>
@@ -22,6 +23,11 @@ class WeightLoader {
   Tensor get(const std::string& name, std::initializer_list<int64_t> ne);
   // Like get(), but a missing tensor gives a Tensor with data == nullptr.
   Tensor get_optional(const std::string& name, std::initializer_list<int64_t> ne);
+
+  // Backend::prepare_weight(t); if the backend moved the weight out of the file
+  // mapping (the cpu backend copies weights onto huge pages), the mapping's pages
+  // are released, so the process does not hold the weight twice.
+  void prepare(Tensor& t);
 
   // Buffers holding uploaded weights; keep them alive as long as the tensors.
   std::vector<Buffer> take_buffers() { return std::move(buffers_); }
