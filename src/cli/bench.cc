@@ -12,12 +12,9 @@
 // --parallel B adds batched decode (tgN xB): B sequences advanced together by
 // Model::forward_batch, one token each per step; tokens/s counts all B.
 // --json writes the calibration format documented in include/pivot/plan.h.
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -60,20 +57,14 @@ Stats stats(std::vector<double> v) {
   return s;
 }
 
-// Best-of-5 read bandwidth in bytes/s with n_threads threads over a 512 MiB buffer,
-// on transparent huge pages where the OS gives them (as the cpu backend's repacked
-// weights, src/backend/host_memory.h): the best case, so the limit is not lowered
-// by TLB misses the weights themselves may not have.
-double read_bandwidth(int n_threads) {
+// Best-of-5 read bandwidth in bytes/s with n_threads threads over a 512 MiB buffer
+// of a host-visible backend's weight memory (the cpu backend's is on transparent
+// huge pages, src/backend/host_memory.h): where the weights live, so the limit is
+// not lowered by TLB misses the weights themselves do not have.
+double read_bandwidth(Backend& backend, int n_threads) {
   const size_t n = (512u << 20) / sizeof(uint64_t);
-  std::unique_ptr<uint64_t, decltype(&std::free)> mem(
-      static_cast<uint64_t*>(std::aligned_alloc(size_t{2} << 20, n * sizeof(uint64_t))),
-      &std::free);
-  if (!mem) fail("bench: out of memory for the bandwidth buffer (512 MiB)");
-#ifdef MADV_HUGEPAGE
-  madvise(mem.get(), n * sizeof(uint64_t), MADV_HUGEPAGE);
-#endif
-  uint64_t* buf = mem.get();
+  Buffer mem = backend.allocate(n * sizeof(uint64_t), MemKind::kWeight);
+  auto* buf = static_cast<uint64_t*>(mem.data());
   for (size_t i = 0; i < n; ++i) buf[i] = i;
   double best = 0;
   std::vector<uint64_t> sums(static_cast<size_t>(n_threads));
@@ -236,7 +227,8 @@ void run_bench(const Opts& o) {
     for (int r = 0; r < o.reps; ++r) tgb.push_back(time_batch());
   }
   double bw = 0;
-  if (!o.no_bandwidth) bw = props.host_visible ? read_bandwidth(threads) : props.copy_bandwidth_Bps;
+  if (!o.no_bandwidth)
+    bw = props.host_visible ? read_bandwidth(*backend, threads) : props.copy_bandwidth_Bps;
   const char* bw_what =
       props.host_visible ? "memory read bandwidth" : "device-to-device copy bandwidth";
   double bytes_tok = decode_bytes_per_token(file, spec);

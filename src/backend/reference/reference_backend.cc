@@ -204,7 +204,9 @@ class ReferenceBackend final : public Backend {
     return p;
   }
 
-  Buffer allocate(size_t bytes, MemKind) override { return mem_.allocate(bytes, 64, "reference"); }
+  Buffer allocate(size_t bytes, MemKind kind) override {
+    return mem_.allocate(bytes, 64, "reference", kind == MemKind::kWeight);
+  }
 
   void copy(void* dst, const void* src, size_t bytes, CopyKind) override {
     if (bytes) std::memmove(dst, src, bytes);
