@@ -28,7 +28,8 @@ int64_t attention_block_scratch(int64_t n_q, int64_t group, int64_t n_keys, int6
          + 8 * kSlack;
 }
 
-void attention_block(const GemmKernels& g, const AttentionBlock& b, float* scratch) {
+void attention_block(const GemmKernels& g, const Activations& act, const AttentionBlock& b,
+                     float* scratch) {
   const int64_t D = b.D, rows = b.n_q * b.group, n = b.j_hi - b.j_lo + 1;
   float* qbuf = gemm_align(scratch);
   float* qp = gemm_align(qbuf + rows * D);
@@ -52,8 +53,7 @@ void attention_block(const GemmKernels& g, const AttentionBlock& b, float* scrat
     float* sr = s + r * n;
     float max_s = -INFINITY;
     for (int64_t j = lo; j <= hi; ++j) max_s = std::max(max_s, sr[j] *= b.scale);
-    double total = 0;
-    for (int64_t j = lo; j <= hi; ++j) total += sr[j] = std::exp(sr[j] - max_s);
+    const double total = act.exp_shift(sr + lo, hi - lo + 1, max_s);
     std::fill(sr, sr + lo, 0.0f);
     std::fill(sr + hi + 1, sr + n, 0.0f);
     sum[r] = static_cast<float>(1.0 / total);

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "gemm.h"
+#include "kernels.h"
 
 namespace pivot::cpu {
 
@@ -31,6 +32,8 @@ struct AttentionBlock {
 // Floats of scratch attention_block needs for n_q queries, group heads, n_keys keys.
 int64_t attention_block_scratch(int64_t n_q, int64_t group, int64_t n_keys, int64_t D);
 
-void attention_block(const GemmKernels& g, const AttentionBlock& b, float* scratch);
+// The softmax's exponentials are act.exp_shift's.
+void attention_block(const GemmKernels& g, const Activations& act, const AttentionBlock& b,
+                     float* scratch);
 
 }  // namespace pivot::cpu

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <string_view>
 #include <thread>
-#include <unordered_set>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -19,6 +19,7 @@
 #include "../op_check.h"
 #include "attention_cpu.h"
 #include "decode_attention.h"
+#include "f16_strips.h"
 #include "gemm.h"
 #include "kernels.h"
 #include "pivot/backend.h"
@@ -126,35 +127,51 @@ class CpuBackend final : public Backend {
   // Each matmul weight of at least 2 MiB moves into a buffer this backend owns until
   // it is destroyed, on transparent huge pages (host_memory.h; the file mapping has 4
   // KiB pages): decode streams every weight once per token, and the GEMM packer reads
-  // 16 rows at a time, often each in its own 4 KiB page. With Q8 activations and an
-  // x8 kernel for the type (Q4_0, Q4_1 on AVX2), any size, repacked into the x8
-  // layout (repack_x8.h). Skipped while free memory is under twice the weight's size
-  // (the file's pages stay usable as they are).
+  // 16 rows at a time, often each in its own 4 KiB page. Any size is repacked where
+  // the kernel set has a kernel for the layout: with Q8 activations Q4_0 / Q4_1 into
+  // the x8 layout (repack_x8.h), F16 into strips (f16_strips.h). Skipped while free
+  // memory is under twice the weight's size (the file's pages stay usable as they are).
   void prepare_weight(Tensor& w) override {
     if (w.n_rows() == 0 || owned_.count(w.data)) return;
-    const bool x8 = q8_ && k_.row_dot_q8_x8 && k_.row_dot_q8_x8(w.type) && w.ne[0] % 32 == 0 &&
-                    w.n_rows() % cpu::kX8Rows == 0;
+    Layout layout = Layout::kGguf;
+    if (q8_ && k_.row_dot_q8_x8 && k_.row_dot_q8_x8(w.type) && w.ne[0] % 32 == 0 &&
+        w.n_rows() % cpu::kX8Rows == 0)
+      layout = Layout::kX8;
+    if (w.type == GgmlType::F16 && k_.f16_strip_dot && w.n_rows() % cpu::kF16StripRows == 0)
+      layout = Layout::kF16Strips;
     const size_t bytes = w.n_bytes();
-    if ((!x8 && bytes < (size_t{2} << 20)) || mem_.info().free_bytes < 2 * bytes) return;
+    if ((layout == Layout::kGguf && bytes < (size_t{2} << 20)) ||
+        mem_.info().free_bytes < 2 * bytes)
+      return;
     Buffer b = allocate(bytes, MemKind::kWeight);
     const auto* src = static_cast<const uint8_t*>(w.data);
     auto* dst = static_cast<uint8_t*>(b.data());
     const size_t rb = w.row_bytes();
-    const int64_t rows = w.n_rows(), per_task = 512;  // a multiple of kX8Rows
+    const int64_t rows = w.n_rows(), per_task = 512;  // a multiple of kX8Rows, kF16StripRows
     pool_.run((rows + per_task - 1) / per_task, [&](int64_t t, int) {
       const int64_t r0 = t * per_task, r1 = std::min(rows, r0 + per_task);
-      if (x8)
+      if (layout == Layout::kX8)
         cpu::repack_x8(w.type, src + r0 * rb, rb, r1 - r0, dst + r0 * rb);
+      else if (layout == Layout::kF16Strips)
+        cpu::repack_f16_strips(reinterpret_cast<const uint16_t*>(src + r0 * rb), w.ne[0], r1 - r0,
+                               reinterpret_cast<uint16_t*>(dst + r0 * rb));
       else
         std::memcpy(dst + r0 * rb, src + r0 * rb, (r1 - r0) * rb);
     });
     w.data = dst;
-    owned_.insert(dst);
-    if (x8) x8_.insert(dst);
+    owned_[dst] = layout;
     packed_.push_back(std::move(b));
   }
 
  private:
+  // How prepare_weight left a weight (kGguf: GGUF rows, also for any weight it did
+  // not see).
+  enum class Layout { kGguf, kX8, kF16Strips };
+  Layout layout(const void* data) const {
+    const auto it = owned_.find(data);
+    return it == owned_.end() ? Layout::kGguf : it->second;
+  }
+
   // Weight rows per decode matmul task: about 8 tasks per thread (each costs a claim on
   // the pool's shared counter; the LM head has 49152-262144 rows), at least 16.
   int64_t decode_rows_per_task(int64_t N) const {
@@ -190,7 +207,17 @@ class CpuBackend final : public Backend {
     const int64_t K = w.ne[0], N = w.ne[1], M = op.src[1].n_rows();
     const size_t row_bytes = w.row_bytes();
     const auto* wd = static_cast<const uint8_t*>(w.data);
-    const bool x8 = x8_.count(w.data) != 0;  // repacked by prepare_weight (then q8_)
+    const Layout lay = layout(w.data);
+    const bool x8 = lay == Layout::kX8;                       // (then q8_)
+    if (lay == Layout::kF16Strips && M <= kFusedMaxRows) {    // decode, 16 rows per stream
+      const int64_t rows_per_task = decode_rows_per_task(N);  // a multiple of 16
+      pool_.run((N + rows_per_task - 1) / rows_per_task, [&](int64_t task, int) {
+        const int64_t n0 = task * rows_per_task, n1 = std::min(N, n0 + rows_per_task);
+        k_.f16_strip_dot(reinterpret_cast<const uint16_t*>(wd + n0 * row_bytes), n1 - n0, x, K,
+                         static_cast<int>(M), K, y + n0, N);
+      });
+      return;
+    }
     const cpu::RowDotQ8 fused_q8 = M > kFusedMaxRows || !q8_ ? nullptr
                                    : x8                      ? k_.row_dot_q8_x8(w.type)
                                                              : k_.row_dot_q8(w.type);
@@ -224,7 +251,7 @@ class CpuBackend final : public Backend {
     // kQ8 with a Q8 kernel for this type: the prefill GEMM sees the same Q8-rounded
     // activations (q * d) as the decode kernels, so a token's result does not
     // depend on how many rows share its step (serve's batches, chunked prefill).
-    prefill_matmul(w, x, M, y, q8_ && k_.row_dot_q8(w.type) != nullptr, x8);
+    prefill_matmul(w, x, M, y, q8_ && k_.row_dot_q8(w.type) != nullptr, lay);
   }
 
   // Rows x[0 .. n) of K floats rounded to the Q8 grid of kernels.h (x' = q · d per
@@ -246,10 +273,12 @@ class CpuBackend final : public Backend {
   // prefetched near its end) and runs it over all M rows. Panels as wide
   // as allowed (activations are re-read once per panel), their count a multiple of
   // the thread count (no thread idles at the end). round_q8: the activations are
-  // first rounded to the Q8 grid (q8_rounded), a micro-panel at a time. x8: the
-  // weight is in the x8 layout; each strip's blocks are unpacked to GGUF rows first.
+  // first rounded to the Q8 grid (q8_rounded), a micro-panel at a time. A weight in
+  // the x8 layout has each strip's blocks unpacked to GGUF rows first; one in F16
+  // strips has each strip's block as one contiguous run of halves, only widened.
   void prefill_matmul(const Tensor& w, const float* x, int64_t M, float* y, bool round_q8,
-                      bool x8) {
+                      Layout lay) {
+    const bool x8 = lay == Layout::kX8, strips = lay == Layout::kF16Strips;
     const int64_t K = w.ne[0], N = w.ne[1];
     const size_t row_bytes = w.row_bytes();
     const auto* wd = static_cast<const uint8_t*>(w.data);
@@ -301,6 +330,12 @@ class CpuBackend final : public Backend {
                         : 0;
         for (int64_t s0 = 0; s0 < nr; s0 += cpu::kGemmNr) {
           const int64_t ns = std::min<int64_t>(cpu::kGemmNr, nr - s0);
+          if (strips) {  // n0, s0: multiples of 16; ns = 16
+            gemm_.widen_f16(reinterpret_cast<const uint16_t*>(wd + (n0 + s0) * row_bytes) +
+                                k0 * cpu::kF16StripRows,
+                            cpu::kF16StripRows * kc, block + s0 * kc);
+            continue;
+          }
           if (!x8) {
             cpu::gemm_pack_weights(gemm_, w.type, dq, src + s0 * row_bytes, row_bytes, ns, kc,
                                    stage, block + s0 * kc);
@@ -316,7 +351,11 @@ class CpuBackend final : public Backend {
         // earlier, the activations streaming through L2 would evict them again.
         const int64_t m_split = M * 7 / 8 / cpu::kGemmMr * cpu::kGemmMr;
         cpu::gemm_panel_block(gemm_, xp, M, K, k0, block, nr, y + n0, N, 0, m_split);
-        if (x8)  // a group's next K block is 8 · next bytes in one piece
+        if (strips)  // a group's next K block is 16 · next bytes in one piece
+          cpu::gemm_prefetch_rows(wd + n0 * row_bytes + cpu::kF16StripRows * (2 * (k0 + kc)),
+                                  cpu::kF16StripRows * row_bytes, nr / cpu::kF16StripRows,
+                                  cpu::kF16StripRows * next);
+        else if (x8)  // a group's next K block is 8 · next bytes in one piece
           cpu::gemm_prefetch_rows(
               wd + n0 * row_bytes + cpu::kX8Rows * ggml_row_bytes(w.type, k0 + kc).value_or(0),
               cpu::kX8Rows * row_bytes, nr / cpu::kX8Rows, cpu::kX8Rows * next);
@@ -331,15 +370,21 @@ class CpuBackend final : public Backend {
     const Tensor& table = op.src[0];
     const int64_t K = table.ne[0], M = op.src[1].n_elements();
     const size_t rb = table.row_bytes();
-    std::vector<uint8_t> unpacked(x8_.count(table.data) ? rb : 0);  // an x8 weight's row
+    const Layout lay = layout(table.data);
+    std::vector<uint8_t> unpacked(lay == Layout::kGguf ? 0 : rb);  // a repacked weight's row
     for (int64_t m = 0; m < M; ++m) {
       const int32_t id = i32(op.src[1])[m];
       if (id < 0 || id >= table.ne[1])
         fail("cpu: get_rows: id %d out of [0, %lld)", id, static_cast<long long>(table.ne[1]));
       const auto* src = static_cast<const uint8_t*>(table.data) + static_cast<size_t>(id) * rb;
-      if (!unpacked.empty()) {
+      if (lay == Layout::kX8) {
         const int r = id % cpu::kX8Rows;
         cpu::unpack_x8(table.type, src - r * rb, 0, K / 32, r, r + 1, unpacked.data(), rb);
+        src = unpacked.data();
+      } else if (lay == Layout::kF16Strips) {
+        const int r = id % cpu::kF16StripRows;
+        cpu::f16_strip_row(reinterpret_cast<const uint16_t*>(src - r * rb), K, r,
+                           reinterpret_cast<uint16_t*>(unpacked.data()));
         src = unpacked.data();
       }
       const float* row = weight_row(table.type, src, K, f32(op.dst) + m * K);
@@ -351,14 +396,14 @@ class CpuBackend final : public Backend {
   void rms_norm(const OpDesc& op) {
     const int64_t K = op.src[0].ne[0], M = op.src[0].n_rows();
     const float* w = f32(op.src[1]);
-    for (int64_t m = 0; m < M; ++m) {
+    for_rows(M, K, [&](int64_t m, int) {
       const float* x = f32(op.src[0]) + m * K;
       float* y = f32(op.dst) + m * K;
       double ss = 0;
       k_.dot_rows(x, x, K, 0, 1, &ss);
       const float inv = static_cast<float>(1.0 / std::sqrt(ss / K + op.eps));
       for (int64_t i = 0; i < K; ++i) y[i] = (x[i] * inv) * w[i];
-    }
+    });
   }
 
   void rope(const OpDesc& op) {
@@ -366,8 +411,9 @@ class CpuBackend final : public Backend {
     const int64_t D = x.ne[0], n_head = x.ne[1], M = x.ne[2];
     const int half = op.rope.n_rot / 2;
     const float* factors = op.src[2].data ? f32(op.src[2]) : nullptr;
-    float* cs = scratch(0, static_cast<size_t>(2 * half));
-    for (int64_t m = 0; m < M; ++m) {
+    for (int t = 0; t < pool_.size(); ++t) scratch(t, static_cast<size_t>(2 * half));
+    for_rows(M, n_head * D, [&](int64_t m, int thread) {
+      float* cs = scratch_[static_cast<size_t>(thread)].data();
       const double pos = i32(op.src[1])[m];
       for (int i = 0; i < half; ++i) {
         double theta = pos * op.rope.freq_scale *
@@ -389,7 +435,7 @@ class CpuBackend final : public Backend {
         if (out != in)
           std::memcpy(out + op.rope.n_rot, in + op.rope.n_rot, (D - op.rope.n_rot) * 4);
       }
-    }
+    });
   }
 
   void attention(const OpDesc& op) {
@@ -521,7 +567,7 @@ class CpuBackend final : public Backend {
       b.first = lo;
       b.last = hi;
       b.scale = op.attn.scale;
-      cpu::attention_block(gemm_, b, scratch_[static_cast<size_t>(thread)].data());
+      cpu::attention_block(gemm_, *k_.act, b, scratch_[static_cast<size_t>(thread)].data());
     });
   }
 
@@ -530,8 +576,8 @@ class CpuBackend final : public Backend {
     const float* a = f32(op.src[0]);
     const float* b = f32(op.src[1]);
     float* d = f32(op.dst);
-    // The activations call exp/tanh per element: in prefill (n = tokens x n_ff) they
-    // are worth spreading over the threads; each element is independent.
+    // Each element is independent: prefill's (tokens x n_embd or x n_ff) are
+    // spread over the threads in chunks; decode's few thousand stay on this one.
     auto parallel = [&](auto f) {
       constexpr int64_t kChunk = 8192;
       if (n < 2 * kChunk) return f(int64_t{0}, n);
@@ -540,28 +586,40 @@ class CpuBackend final : public Backend {
     };
     switch (op.kind) {
       case OpKind::kSiluMul:
-        parallel([&](int64_t i0, int64_t i1) {
-          for (int64_t i = i0; i < i1; ++i) d[i] = a[i] / (1.0f + std::exp(-a[i])) * b[i];
-        });
-        break;
+        return parallel(
+            [&](int64_t i0, int64_t i1) { k_.act->silu_mul(a + i0, b + i0, d + i0, i1 - i0); });
       case OpKind::kGeluMul:
-        parallel([&](int64_t i0, int64_t i1) {
-          for (int64_t i = i0; i < i1; ++i) d[i] = gelu_tanh(a[i]) * b[i];
-        });
-        break;
+        return parallel(
+            [&](int64_t i0, int64_t i1) { k_.act->gelu_mul(a + i0, b + i0, d + i0, i1 - i0); });
       case OpKind::kAdd:
-        if (nb == n) {
-          for (int64_t i = 0; i < n; ++i) d[i] = a[i] + b[i];
-        } else {
-          for (int64_t i = 0; i < n; ++i) d[i] = a[i] + b[i % nb];
-        }
-        break;
+        return parallel([&](int64_t i0, int64_t i1) {
+          if (nb == n) {
+            for (int64_t i = i0; i < i1; ++i) d[i] = a[i] + b[i];
+          } else {
+            for (int64_t i = i0; i < i1; ++i) d[i] = a[i] + b[i % nb];
+          }
+        });
       case OpKind::kScale:
-        for (int64_t i = 0; i < n; ++i) d[i] = a[i] * op.scale;
-        break;
+        return parallel([&](int64_t i0, int64_t i1) {
+          for (int64_t i = i0; i < i1; ++i) d[i] = a[i] * op.scale;
+        });
       default:
         break;
     }
+  }
+
+  // Runs f(m) for m < M rows: over the pool's threads when the rows hold at least
+  // 2 x 8192 floats in all (prefill), on this thread otherwise (decode).
+  template <typename F>
+  void for_rows(int64_t M, int64_t row_floats, F f) {
+    if (M < 2 || M * row_floats < 2 * 8192) {
+      for (int64_t m = 0; m < M; ++m) f(m, 0);
+      return;
+    }
+    const int64_t per_task = std::max<int64_t>(1, 8192 / std::max<int64_t>(1, row_floats));
+    pool_.run((M + per_task - 1) / per_task, [&](int64_t t, int thread) {
+      for (int64_t m = t * per_task; m < std::min(M, (t + 1) * per_task); ++m) f(m, thread);
+    });
   }
 
   const Kernels& k_;
@@ -572,9 +630,8 @@ class CpuBackend final : public Backend {
   std::vector<std::vector<const float*>> key_rows_;  // per thread: prefill attention's K, V rows
   cpu::DecodeAttention decode_;                      // decode attention's scratch
   HostMemory mem_;
-  std::vector<Buffer> packed_;             // prepare_weight's copies of the weights
-  std::unordered_set<const void*> owned_;  // their data pointers
-  std::unordered_set<const void*> x8_;     // ... of those in the x8 layout
+  std::vector<Buffer> packed_;                     // prepare_weight's copies of the weights
+  std::unordered_map<const void*, Layout> owned_;  // their data pointers and layouts
   const bool q8_;  // BackendOptions::activations == kQ8: decode matmuls in Q8 (kernels.h)
 };
 

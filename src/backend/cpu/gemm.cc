@@ -36,10 +36,15 @@ void pack_strip_f16_scalar(const uint16_t* const* rows, int64_t nr, int64_t kc, 
   }
 }
 
+void widen_f16_scalar(const uint16_t* src, int64_t n, float* dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_fp32(src[i]);
+}
+
 }  // namespace
 
 const GemmKernels& gemm_kernels_scalar() {
-  static const GemmKernels k{"scalar", tile_scalar, pack_strip_scalar, pack_strip_f16_scalar};
+  static const GemmKernels k{"scalar", tile_scalar, pack_strip_scalar, pack_strip_f16_scalar,
+                             widen_f16_scalar};
   return k;
 }
 

@@ -37,6 +37,9 @@ struct GemmKernels {
   void (*pack_strip)(const float* const* rows, int64_t nr, int64_t kc, float* dst);
   // As pack_strip, from rows of IEEE half floats (GGUF F16), converted exactly.
   void (*pack_strip_f16)(const uint16_t* const* rows, int64_t nr, int64_t kc, float* dst);
+  // dst[i] = src[i] widened from IEEE half (exact) for i < n: a K block of F16
+  // weights already in strip order (f16_strips.h).
+  void (*widen_f16)(const uint16_t* src, int64_t n, float* dst);
 };
 
 const GemmKernels& gemm_kernels_scalar();

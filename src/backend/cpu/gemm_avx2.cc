@@ -138,11 +138,18 @@ void pack_strip_f16_avx2(const uint16_t* const* rows, int64_t nr, int64_t kc, fl
   }
 }
 
+void widen_f16_avx2(const uint16_t* src, int64_t n, float* dst) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, half8(src, i));
+  for (; i < n; ++i) dst[i] = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(src[i])));
+}
+
 }  // namespace
 
 const GemmKernels* gemm_kernels_avx2() {
   static_assert(kGemmMr == 6, "tile_avx2 holds 6 rows");
-  static const GemmKernels k{"avx2", tile_avx2, pack_strip_avx2, pack_strip_f16_avx2};
+  static const GemmKernels k{"avx2", tile_avx2, pack_strip_avx2, pack_strip_f16_avx2,
+                             widen_f16_avx2};
   return &k;
 }
 

@@ -89,6 +89,29 @@ inline void scale_min_k4(int j, const uint8_t* q, int* d, int* m) {
   }
 }
 
+// Elementwise activations and the softmax exponential of a kernel set
+// (activations_avx2.cc: an 8-lane exp within 1 FLT_EPSILON (relative) of std::exp; the scalar
+// set calls std::exp / std::tanh). Any n >= 0; d may alias a or b.
+struct Activations {
+  // d[i] = a[i] / (1 + e^(−a[i])) · b[i] (SwiGLU's SiLU(gate) · up).
+  void (*silu_mul)(const float* a, const float* b, float* d, int64_t n);
+  // d[i] = gelu_tanh(a[i]) · b[i] (GeGLU; op_check.h's tanh approximation).
+  void (*gelu_mul)(const float* a, const float* b, float* d, int64_t n);
+  // x[i] = e^(x[i] − shift) for i < n (softmax with shift = the row's max); returns
+  // Σ x[i], summed in f32 lanes then f64.
+  double (*exp_shift)(float* x, int64_t n, float shift);
+};
+
+// y[m * ldy + r] = Σ_k W[r][k] · x[m * ldx + k] for r < n_rows, m < M: n_rows (a
+// multiple of 16) F16 weight rows in the strip layout (f16_strips.h), w at the
+// first row of a group, against M f32 activation rows; f32 sums (decode).
+using F16StripDot = void (*)(const uint16_t* w, int64_t n_rows, const float* x, int64_t ldx, int M,
+                             int64_t K, float* y, int64_t ldy);
+F16StripDot f16_strip_dot_avx2();  // nullptr if not compiled in
+
+const Activations& activations_scalar();
+const Activations* activations_avx2();  // nullptr if not compiled in
+
 struct Kernels {
   const char* name;  // "avx2", "scalar"
   DotRows dot_rows;
@@ -102,6 +125,9 @@ struct Kernels {
   // 8, w at the first row of a group. nullptr (no kernel set) or returning nullptr
   // (no kernel for the type): the weights stay in GGUF rows.
   RowDotQ8 (*row_dot_q8_x8)(GgmlType type);
+  // F16 weights in the strip layout; nullptr (no kernel): they stay in GGUF rows.
+  F16StripDot f16_strip_dot;
+  const Activations* act;
 };
 
 // The Q8 parts of each kernel set (kernels_q8_scalar.cc, kernels_q8_avx2.cc).

@@ -476,8 +476,15 @@ DequantChunk special(GgmlType type) {
 }  // namespace
 
 const Kernels* avx2_kernels() {
-  static const Kernels k{"avx2",           dot_rows,        special,           row_dot,
-                         quantize_q8_avx2, row_dot_q8_avx2, row_dot_q8_x8_avx2};
+  static const Kernels k{"avx2",
+                         dot_rows,
+                         special,
+                         row_dot,
+                         quantize_q8_avx2,
+                         row_dot_q8_avx2,
+                         row_dot_q8_x8_avx2,
+                         f16_strip_dot_avx2(),
+                         activations_avx2()};
   return &k;
 }
 

@@ -1,4 +1,7 @@
 // Portable kernels: the fallback on CPUs without AVX2 (and on non-x86 builds).
+#include <cmath>
+
+#include "../op_check.h"
 #include "kernels.h"
 
 namespace pivot::cpu {
@@ -23,11 +26,31 @@ RowDot no_row_dot(GgmlType) {
   return nullptr;
 }
 
+void silu_mul(const float* a, const float* b, float* d, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) d[i] = a[i] / (1.0f + std::exp(-a[i])) * b[i];
+}
+
+void gelu_mul(const float* a, const float* b, float* d, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) d[i] = gelu_tanh(a[i]) * b[i];
+}
+
+double exp_shift(float* x, int64_t n, float shift) {
+  double total = 0;
+  for (int64_t i = 0; i < n; ++i) total += x[i] = std::exp(x[i] - shift);
+  return total;
+}
+
 }  // namespace
 
+const Activations& activations_scalar() {
+  static const Activations a{silu_mul, gelu_mul, exp_shift};
+  return a;
+}
+
 const Kernels& scalar_kernels() {
-  static const Kernels k{"scalar",           dot_rows,          no_special, no_row_dot,
-                         quantize_q8_scalar, row_dot_q8_scalar, nullptr};
+  static const Kernels k{
+      "scalar",          dot_rows, no_special, no_row_dot,           quantize_q8_scalar,
+      row_dot_q8_scalar, nullptr,  nullptr,    &activations_scalar()};
   return k;
 }
 
