@@ -1,8 +1,9 @@
 // `cpu`: multithreaded (ThreadPool), SIMD (AVX2 kernels chosen at run time, scalar
 // fallback) host backend. Weights keep the file's blocks (copied at load onto huge
-// pages; Q4_0 / Q4_1 repacked 8 rows at a time for the Q8 decode kernels, see
-// prepare_weight) and are dequantized in small tiles inside the prefill matmul or
-// meet 8-bit activations in integer dot products at decode (kernels.h). Scratch
+// pages; Q4_0 / Q4_1 repacked 8 rows at a time for the Q8 decode kernels and F16
+// into the GEMM's 16-row strips, see prepare_weight) and are dequantized in small
+// tiles inside the prefill matmul or meet 8-bit activations in integer dot
+// products at decode (kernels.h). Scratch
 // buffers grow only when a larger shape is first seen, so a steady decode loop
 // allocates nothing.
 #include <algorithm>
