@@ -90,14 +90,31 @@ inline void transpose8x8(const __m256* v, float* dst) {
   _mm256_storeu_ps(dst + 7 * kGemmNr, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 
+// 8 elements of row r at k, as f32 (halves widened by F16C: exact).
+inline __m256 load8(const float* r, int64_t k) {
+  return _mm256_loadu_ps(r + k);
+}
+inline __m256 load8(const uint16_t* r, int64_t k) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r + k)));
+}
+inline float at(const float* r, int64_t k) {
+  return r[k];
+}
+inline float at(const uint16_t* r, int64_t k) {
+  return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(r[k])));
+}
+
 // Columns k .. k + 7 of rows r[0 .. 7], transposed to dst (transpose8x8).
-inline void transpose8(const float* const* r, int64_t k, float* dst) {
+template <typename T>
+inline void transpose8(const T* const* r, int64_t k, float* dst) {
   __m256 v[8];
-  for (int i = 0; i < 8; ++i) v[i] = _mm256_loadu_ps(r[i] + k);
+  for (int i = 0; i < 8; ++i) v[i] = load8(r[i], k);
   transpose8x8(v, dst);
 }
 
-void pack_strip_avx2(const float* const* rows, int64_t nr, int64_t kc, float* dst) {
+// pack_strip / pack_strip_f16 (gemm.h): whole strips by 8 x 8 transposes.
+template <typename T>
+void pack_strip_t(const T* const* rows, int64_t nr, int64_t kc, float* dst) {
   int64_t k = 0;
   if (nr == kGemmNr) {
     for (; k + 8 <= kc; k += 8, dst += 8 * kGemmNr) {
@@ -106,49 +123,22 @@ void pack_strip_avx2(const float* const* rows, int64_t nr, int64_t kc, float* ds
     }
   }
   for (; k < kc; ++k, dst += kGemmNr) {
-    for (int64_t j = 0; j < nr; ++j) dst[j] = rows[j][k];
-    for (int64_t j = nr; j < kGemmNr; ++j) dst[j] = 0.0f;
-  }
-}
-
-// 8 halves of row r at k, widened (F16C: exact).
-inline __m256 half8(const uint16_t* r, int64_t k) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r + k)));
-}
-
-// As transpose8, from half rows.
-inline void transpose8_f16(const uint16_t* const* r, int64_t k, float* dst) {
-  __m256 v[8];
-  for (int i = 0; i < 8; ++i) v[i] = half8(r[i], k);
-  transpose8x8(v, dst);
-}
-
-void pack_strip_f16_avx2(const uint16_t* const* rows, int64_t nr, int64_t kc, float* dst) {
-  int64_t k = 0;
-  if (nr == kGemmNr) {
-    for (; k + 8 <= kc; k += 8, dst += 8 * kGemmNr) {
-      transpose8_f16(rows, k, dst);
-      transpose8_f16(rows + 8, k, dst + 8);
-    }
-  }
-  for (; k < kc; ++k, dst += kGemmNr) {
-    for (int64_t j = 0; j < nr; ++j)
-      dst[j] = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(rows[j][k])));
+    for (int64_t j = 0; j < nr; ++j) dst[j] = at(rows[j], k);
     for (int64_t j = nr; j < kGemmNr; ++j) dst[j] = 0.0f;
   }
 }
 
 void widen_f16_avx2(const uint16_t* src, int64_t n, float* dst) {
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, half8(src, i));
-  for (; i < n; ++i) dst[i] = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(src[i])));
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, load8(src, i));
+  for (; i < n; ++i) dst[i] = at(src, i);
 }
 
 }  // namespace
 
 const GemmKernels* gemm_kernels_avx2() {
   static_assert(kGemmMr == 6, "tile_avx2 holds 6 rows");
-  static const GemmKernels k{"avx2", tile_avx2, pack_strip_avx2, pack_strip_f16_avx2,
+  static const GemmKernels k{"avx2", tile_avx2, pack_strip_t<float>, pack_strip_t<uint16_t>,
                              widen_f16_avx2};
   return &k;
 }

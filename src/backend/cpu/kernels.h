@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "pivot/ggml_type.h"
 
@@ -33,6 +34,30 @@ using DotRows = void (*)(const float* a, const float* x, int64_t n, int64_t ldx,
 using RowDot = void (*)(const uint8_t* w, const float* x, int64_t ldx, int M, int64_t K, float* y,
                         int64_t ldy, const float* xs, int64_t ldxs);
 inline constexpr int kRowDotRows = 4;
+
+// Calls f(std::integral_constant<int, n>{}, m0) for each group of up to
+// kRowDotRows activation rows: m0 the group's first row, n its row count as a
+// compile-time constant (the decode kernels keep one register set per row).
+template <typename F>
+inline void for_row_groups(int M, F f) {
+  for (int m0 = 0; m0 < M; m0 += kRowDotRows) {
+    switch (M - m0) {
+      case 1:
+        f(std::integral_constant<int, 1>{}, m0);
+        break;
+      case 2:
+        f(std::integral_constant<int, 2>{}, m0);
+        break;
+      case 3:
+        f(std::integral_constant<int, 3>{}, m0);
+        break;
+      default:
+        static_assert(kRowDotRows == 4);
+        f(std::integral_constant<int, 4>{}, m0);
+        break;
+    }
+  }
+}
 
 // xs[m * (K / 32) + b] = Σ of block b of activation row m (the xs of RowDot).
 inline void block_sums_32(const float* x, int64_t ldx, int64_t M, int64_t K, float* xs) {

@@ -405,24 +405,10 @@ struct FusedFloat {
 template <typename T>
 void fused(const uint8_t* w, const float* x, int64_t ldx, int M, int64_t K, float* y, int64_t ldy,
            const float* xs, int64_t ldxs) {
-  for (int m0 = 0; m0 < M; m0 += kRowDotRows) {
-    const float* xm = x + m0 * ldx;
-    float* ym = y + m0 * ldy;
-    switch (std::min(kRowDotRows, M - m0)) {
-      case 1:
-        T::template run<1>(w, xm, ldx, K, ym, ldy, xs + m0 * ldxs, ldxs);
-        break;
-      case 2:
-        T::template run<2>(w, xm, ldx, K, ym, ldy, xs + m0 * ldxs, ldxs);
-        break;
-      case 3:
-        T::template run<3>(w, xm, ldx, K, ym, ldy, xs + m0 * ldxs, ldxs);
-        break;
-      default:
-        T::template run<4>(w, xm, ldx, K, ym, ldy, xs + m0 * ldxs, ldxs);
-        break;
-    }
-  }
+  for_row_groups(M, [&](auto n, int m0) {
+    T::template run<decltype(n)::value>(w, x + m0 * ldx, ldx, K, y + m0 * ldy, ldy, xs + m0 * ldxs,
+                                        ldxs);
+  });
 }
 
 RowDot row_dot(GgmlType type) {

@@ -66,24 +66,9 @@ void group_dot(const uint16_t* g, const float* x, int64_t ldx, int64_t K, float*
 void f16_strip_dot(const uint16_t* w, int64_t n_rows, const float* x, int64_t ldx, int M, int64_t K,
                    float* y, int64_t ldy) {
   for (int64_t r = 0; r < n_rows; r += kF16StripRows, w += kF16StripRows * K, y += kF16StripRows)
-    for (int m0 = 0; m0 < M; m0 += 4) {
-      const float* xm = x + m0 * ldx;
-      float* ym = y + m0 * ldy;
-      switch (std::min(4, M - m0)) {
-        case 1:
-          group_dot<1>(w, xm, ldx, K, ym, ldy);
-          break;
-        case 2:
-          group_dot<2>(w, xm, ldx, K, ym, ldy);
-          break;
-        case 3:
-          group_dot<3>(w, xm, ldx, K, ym, ldy);
-          break;
-        default:
-          group_dot<4>(w, xm, ldx, K, ym, ldy);
-          break;
-      }
-    }
+    for_row_groups(M, [&](auto n, int m0) {
+      group_dot<decltype(n)::value>(w, x + m0 * ldx, ldx, K, y + m0 * ldy, ldy);
+    });
 }
 
 }  // namespace

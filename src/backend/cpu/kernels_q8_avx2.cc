@@ -242,24 +242,10 @@ void blocks32_rows(const uint8_t* w, size_t rb, int64_t R, const Q8Rows& x, int6
 template <typename T>
 void rows_dot32(const uint8_t* w, size_t rb, int64_t R, const Q8Rows& x, int M, int64_t K, float* y,
                 int64_t ldy) {
-  for (int m0 = 0; m0 < M; m0 += kRowDotRows) {
+  for_row_groups(M, [&](auto n, int m0) {
     const Q8Rows xm{x.q + m0 * x.ldq, x.ldq, x.d + m0 * x.ldd, x.s + m0 * x.ldd, x.ldd};
-    float* ym = y + m0 * ldy;
-    switch (std::min(kRowDotRows, M - m0)) {
-      case 1:
-        blocks32_rows<T, 1>(w, rb, R, xm, K, ym, ldy);
-        break;
-      case 2:
-        blocks32_rows<T, 2>(w, rb, R, xm, K, ym, ldy);
-        break;
-      case 3:
-        blocks32_rows<T, 3>(w, rb, R, xm, K, ym, ldy);
-        break;
-      default:
-        blocks32_rows<T, 4>(w, rb, R, xm, K, ym, ldy);
-        break;
-    }
-  }
+    blocks32_rows<T, decltype(n)::value>(w, rb, R, xm, K, y + m0 * ldy, ldy);
+  });
 }
 
 }  // namespace

@@ -142,24 +142,10 @@ struct Q6_K {
 
 template <typename T>
 void row_dot(const uint8_t* w, const Q8Rows& x, int M, int64_t K, float* y, int64_t ldy) {
-  for (int m0 = 0; m0 < M; m0 += kRowDotRows) {
+  for_row_groups(M, [&](auto n, int m0) {
     const Q8Rows xm{x.q + m0 * x.ldq, x.ldq, x.d + m0 * x.ldd, x.s + m0 * x.ldd, x.ldd};
-    float* ym = y + m0 * ldy;
-    switch (std::min(kRowDotRows, M - m0)) {
-      case 1:
-        T::template run<1>(w, xm, K, ym, ldy);
-        break;
-      case 2:
-        T::template run<2>(w, xm, K, ym, ldy);
-        break;
-      case 3:
-        T::template run<3>(w, xm, K, ym, ldy);
-        break;
-      default:
-        T::template run<4>(w, xm, K, ym, ldy);
-        break;
-    }
-  }
+    T::template run<decltype(n)::value>(w, xm, K, y + m0 * ldy, ldy);
+  });
 }
 
 template <typename T>

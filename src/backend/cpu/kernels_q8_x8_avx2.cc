@@ -87,24 +87,10 @@ void rows_x8(const uint8_t* w, size_t rb, int64_t R, const Q8Rows& x, int M, int
     const uint8_t* g = w + r * rb;
     // Activation rows in groups of up to 4; the group's weights (K / 32 · 144 or
     // 160 bytes) are still in cache for the second group.
-    for (int m0 = 0; m0 < M; m0 += 4) {
+    for_row_groups(M, [&](auto n, int m0) {
       const Q8Rows xm{x.q + m0 * x.ldq, x.ldq, x.d + m0 * x.ldd, x.s + m0 * x.ldd, x.ldd};
-      float* ym = y + m0 * ldy + r;
-      switch (std::min(4, M - m0)) {
-        case 1:
-          group_x8<kMin, 1>(g, xm, K, ym, ldy);
-          break;
-        case 2:
-          group_x8<kMin, 2>(g, xm, K, ym, ldy);
-          break;
-        case 3:
-          group_x8<kMin, 3>(g, xm, K, ym, ldy);
-          break;
-        default:
-          group_x8<kMin, 4>(g, xm, K, ym, ldy);
-          break;
-      }
-    }
+      group_x8<kMin, decltype(n)::value>(g, xm, K, y + m0 * ldy + r, ldy);
+    });
   }
 }
 
