@@ -2,13 +2,14 @@
 // 8-lane exp. Compiled with -mavx2 -mfma (src/backend/CMakeLists.txt).
 //
 // exp(x) = 2^n · e^r with n = round(x / ln 2) and r = x − n ln 2, the product n ln 2
-// taken in two parts (Cody–Waite: ln 2 = kLn2Hi + kLn2Lo, kLn2Hi with its low 12
-// mantissa bits zero, so n · kLn2Hi is exact for |n| <= 2^12), |r| <= ln(2) / 2;
-// e^r by its degree-7 Taylor polynomial (truncation r^8 / 8! < 2.2e-9 relative) in
-// Horner form with FMA; 2^n built in the exponent field. Relative error at most 0.62
-// FLT_EPSILON against std::exp over [-87.3, 88.7] (step 0.00073; the unit test
-// checks 4 FLT_EPSILON over the whole range). Inputs below -87.33 give 0
-// (no subnormal results), above 88.72 +inf, NaN stays NaN.
+// subtracted in two parts (Cody–Waite: ln 2 = kLn2Hi + kLn2Lo, kLn2Hi with its low
+// 9 mantissa bits zero, so n · kLn2Hi is exact for the |n| <= 128 used here), |r| <=
+// ln(2) / 2; e^r by its degree-7 Taylor polynomial (truncation r^8 / 8! < 2.2e-9
+// relative) in Horner form with FMA; 2^n built in the exponent field. Relative error
+// at most 0.62 FLT_EPSILON against std::exp over [-87.3, 88.7] (step 0.00073; the
+// unit test checks 4 FLT_EPSILON over the whole range). Inputs below kMinX give 0
+// (std::exp's subnormal results there are below FLT_MIN), above kMaxX +inf, NaN
+// stays NaN.
 #include "kernels.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
