@@ -3,9 +3,8 @@
 // pages; Q4_0 / Q4_1 repacked 8 rows at a time for the Q8 decode kernels and F16
 // into the GEMM's 16-row strips, see prepare_weight) and are dequantized in small
 // tiles inside the prefill matmul or meet 8-bit activations in integer dot
-// products at decode (kernels.h). Scratch
-// buffers grow only when a larger shape is first seen, so a steady decode loop
-// allocates nothing.
+// products at decode (kernels.h). Scratch buffers grow only when a larger shape is
+// first seen, so a steady decode loop allocates nothing.
 #include <algorithm>
 #include <climits>
 #include <cmath>
@@ -36,7 +35,11 @@ using cpu::Kernels;
 using cpu::ThreadPool;
 
 constexpr int64_t kFusedMaxRows = 8;  // up to this many activation rows use RowDot
-constexpr int64_t kAttnRows = 48;     // prefill attention: query rows (queries x group) per task
+constexpr int64_t kAttnRows = 48;
+// Elementwise ops, norms and RoPE go over the threads in chunks of about this many
+// floats, and only when there are at least two chunks (prefill, not decode).
+constexpr int64_t kParallelFloats =
+    8192;  // prefill attention: query rows (queries x group) per task
 
 float* f32(const Tensor& t) {
   return static_cast<float*>(t.data);
@@ -580,10 +583,10 @@ class CpuBackend final : public Backend {
     // Each element is independent: prefill's (tokens x n_embd or x n_ff) are
     // spread over the threads in chunks; decode's few thousand stay on this one.
     auto parallel = [&](auto f) {
-      constexpr int64_t kChunk = 8192;
-      if (n < 2 * kChunk) return f(int64_t{0}, n);
-      pool_.run((n + kChunk - 1) / kChunk,
-                [&](int64_t c, int) { f(c * kChunk, std::min(n, (c + 1) * kChunk)); });
+      if (n < 2 * kParallelFloats) return f(int64_t{0}, n);
+      pool_.run((n + kParallelFloats - 1) / kParallelFloats, [&](int64_t c, int) {
+        f(c * kParallelFloats, std::min(n, (c + 1) * kParallelFloats));
+      });
     };
     switch (op.kind) {
       case OpKind::kSiluMul:
@@ -609,15 +612,16 @@ class CpuBackend final : public Backend {
     }
   }
 
-  // Runs f(m) for m < M rows: over the pool's threads when the rows hold at least
-  // 2 x 8192 floats in all (prefill), on this thread otherwise (decode).
+  // Runs f(m, thread) for m < M rows: over the pool's threads when the rows hold at
+  // least 2 kParallelFloats in all (prefill), on this thread otherwise (decode).
   template <typename F>
   void for_rows(int64_t M, int64_t row_floats, F f) {
-    if (M < 2 || M * row_floats < 2 * 8192) {
+    if (M < 2 || M * row_floats < 2 * kParallelFloats) {
       for (int64_t m = 0; m < M; ++m) f(m, 0);
       return;
     }
-    const int64_t per_task = std::max<int64_t>(1, 8192 / std::max<int64_t>(1, row_floats));
+    const int64_t per_task =
+        std::max<int64_t>(1, kParallelFloats / std::max<int64_t>(1, row_floats));
     pool_.run((M + per_task - 1) / per_task, [&](int64_t t, int thread) {
       for (int64_t m = t * per_task; m < std::min(M, (t + 1) * per_task); ++m) f(m, thread);
     });
