@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "../../src/backend/cpu/f16_strips.h"
 #include "../../src/backend/cpu/gemm.h"
 #include "../../src/backend/cpu/kernels.h"
 #include "pivot/quant.h"
@@ -146,6 +147,51 @@ TEST(CpuGemm, BlockPackedWeightsMatchDoubleLoop) {
                   << ggml_type_name(static_cast<uint32_t>(type)) << " M=" << M << " N=" << N
                   << " K=" << K << " at " << m << "," << n;
             }
+        }
+    }
+  }
+}
+
+// F16 weights in the strip layout (f16_strips.h) read in place by the tiles
+// (gemm_panel_block_f16), each kernel set, against a double loop over the widened
+// halves; panels of 128 and 16 .. 112 rows, K off the 256-wide block.
+TEST(CpuGemm, F16StripsInPlaceMatchDoubleLoop) {
+  std::mt19937 rng(13);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<const GemmKernels*> gemms = {&gemm_kernels_scalar()};
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (gemm_kernels_avx2() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    gemms.push_back(gemm_kernels_avx2());
+#endif
+  for (auto [M, N, K] : std::vector<std::array<int64_t, 3>>{
+           {7, 16, 256}, {13, 160, 300}, {20, 48, 99}, {9, 256, 520}}) {
+    std::vector<float> x(static_cast<size_t>(M * K));
+    for (float& v : x) v = u(rng);
+    std::vector<uint16_t> rows(static_cast<size_t>(N * K)), strips(rows.size());
+    for (uint16_t& h : rows) h = fp32_to_fp16(u(rng));
+    repack_f16_strips(rows.data(), K, N, strips.data());
+    std::vector<float> xp(static_cast<size_t>(gemm_x_floats(M, K)), NAN);
+    gemm_pack_x(x.data(), K, M, K, 0, (M + kGemmMr - 1) / kGemmMr, xp.data());
+    for (const GemmKernels* g : gemms) {
+      std::vector<float> y(static_cast<size_t>(M * N), NAN);
+      for (int64_t n0 = 0; n0 < N; n0 += kGemmPanelRows) {
+        const int64_t nr = std::min(kGemmPanelRows, N - n0);
+        const int64_t split = M / 2 / kGemmMr * kGemmMr;
+        for (int64_t k0 = 0; k0 < K; k0 += kGemmKc) {
+          gemm_panel_block_f16(*g, xp.data(), M, K, k0, strips.data() + n0 * K, nr, y.data() + n0,
+                               N, 0, split);
+          gemm_panel_block_f16(*g, xp.data(), M, K, k0, strips.data() + n0 * K, nr, y.data() + n0,
+                               N, split, M);
+        }
+      }
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          double want = 0;
+          for (int64_t k = 0; k < K; ++k)
+            want += double(x[m * K + k]) * fp16_to_fp32(rows[n * K + k]);
+          ASSERT_NEAR(y[m * N + n], want, 1e-5 * std::sqrt(double(K)) + 1e-6)
+              << g->name << " M=" << M << " N=" << N << " K=" << K << " at " << m << "," << n;
         }
     }
   }

@@ -35,11 +35,10 @@ using cpu::Kernels;
 using cpu::ThreadPool;
 
 constexpr int64_t kFusedMaxRows = 8;  // up to this many activation rows use RowDot
-constexpr int64_t kAttnRows = 48;
+constexpr int64_t kAttnRows = 48;     // prefill attention: query rows (queries x group) per task
 // Elementwise ops, norms and RoPE go over the threads in chunks of about this many
 // floats, and only when there are at least two chunks (prefill, not decode).
-constexpr int64_t kParallelFloats =
-    8192;  // prefill attention: query rows (queries x group) per task
+constexpr int64_t kParallelFloats = 8192;
 
 float* f32(const Tensor& t) {
   return static_cast<float*>(t.data);
@@ -278,8 +277,11 @@ class CpuBackend final : public Backend {
   // as allowed (activations are re-read once per panel), their count a multiple of
   // the thread count (no thread idles at the end). round_q8: the activations are
   // first rounded to the Q8 grid (q8_rounded), a micro-panel at a time. A weight in
-  // the x8 layout has each strip's blocks unpacked to GGUF rows first; one in F16
-  // strips has each strip's block as one contiguous run of halves, only widened.
+  // the x8 layout has each strip's blocks unpacked to GGUF rows first. A weight in
+  // F16 strips is not packed at all: its groups already are the strips, and the
+  // tiles read the halves in place (gemm_panel_block_f16; measured 6-7% faster on
+  // the 1B F16 file than widening each block to f32 first, with no software
+  // prefetch: the strips are contiguous runs the hardware prefetchers follow).
   void prefill_matmul(const Tensor& w, const float* x, int64_t M, float* y, bool round_q8,
                       Layout lay) {
     const bool x8 = lay == Layout::kX8, strips = lay == Layout::kF16Strips;
@@ -325,6 +327,12 @@ class CpuBackend final : public Backend {
       auto* unpacked = reinterpret_cast<uint8_t*>(stage + stage_floats);
       const int64_t n0 = panel_index * panel_rows;
       const int64_t nr = std::min(panel_rows, N - n0);
+      if (strips) {  // n0, nr: multiples of 16
+        const auto* groups = reinterpret_cast<const uint16_t*>(wd + n0 * row_bytes);
+        for (int64_t k0 = 0; k0 < K; k0 += cpu::kGemmKc)
+          cpu::gemm_panel_block_f16(gemm_, xp, M, K, k0, groups, nr, y + n0, N, 0, M);
+        return;
+      }
       for (int64_t k0 = 0; k0 < K; k0 += cpu::kGemmKc) {
         const int64_t kc = std::min(cpu::kGemmKc, K - k0);
         const uint8_t* src = wd + n0 * row_bytes + ggml_row_bytes(w.type, k0).value_or(0);
@@ -334,12 +342,6 @@ class CpuBackend final : public Backend {
                         : 0;
         for (int64_t s0 = 0; s0 < nr; s0 += cpu::kGemmNr) {
           const int64_t ns = std::min<int64_t>(cpu::kGemmNr, nr - s0);
-          if (strips) {  // n0, s0: multiples of 16; ns = 16
-            gemm_.widen_f16(reinterpret_cast<const uint16_t*>(wd + (n0 + s0) * row_bytes) +
-                                k0 * cpu::kF16StripRows,
-                            cpu::kF16StripRows * kc, block + s0 * kc);
-            continue;
-          }
           if (!x8) {
             cpu::gemm_pack_weights(gemm_, w.type, dq, src + s0 * row_bytes, row_bytes, ns, kc,
                                    stage, block + s0 * kc);
@@ -355,11 +357,7 @@ class CpuBackend final : public Backend {
         // earlier, the activations streaming through L2 would evict them again.
         const int64_t m_split = M * 7 / 8 / cpu::kGemmMr * cpu::kGemmMr;
         cpu::gemm_panel_block(gemm_, xp, M, K, k0, block, nr, y + n0, N, 0, m_split);
-        if (strips)  // a group's next K block is 16 · next bytes in one piece
-          cpu::gemm_prefetch_rows(wd + n0 * row_bytes + cpu::kF16StripRows * (2 * (k0 + kc)),
-                                  cpu::kF16StripRows * row_bytes, nr / cpu::kF16StripRows,
-                                  cpu::kF16StripRows * next);
-        else if (x8)  // a group's next K block is 8 · next bytes in one piece
+        if (x8)  // a group's next K block is 8 · next bytes in one piece
           cpu::gemm_prefetch_rows(
               wd + n0 * row_bytes + cpu::kX8Rows * ggml_row_bytes(w.type, k0 + kc).value_or(0),
               cpu::kX8Rows * row_bytes, nr / cpu::kX8Rows, cpu::kX8Rows * next);

@@ -1,7 +1,7 @@
 // The F16 strip layout: an F16 matmul weight repacked at load
-// (CpuBackend::prepare_weight) into the prefill GEMM's strip order, so prefill
-// widens each K block of 16 rows with one contiguous read instead of gathering
-// 16 rows apart (gemm.h: a strip is kGemmNr weight rows, k-major), and decode
+// (CpuBackend::prepare_weight) into the prefill GEMM's strip order, so the prefill
+// tiles read each K block of 16 rows in place, widening the halves as they load them
+// (gemm.h: a strip is kGemmNr weight rows, k-major; gemm_panel_block_f16), and decode
 // reads 16 rows as one linear stream, one output per SIMD lane
 // (Kernels::f16_strip_dot). Used only where the kernel set has that kernel.
 //

@@ -10,12 +10,23 @@
 namespace pivot::cpu {
 namespace {
 
-void tile_scalar(int mr, int nr, int64_t kc, const float* xp, const float* p, float* c, int64_t ldc,
+inline float widen(float v) {
+  return v;
+}
+inline float widen(uint16_t h) {
+  return fp16_to_fp32(h);
+}
+
+template <typename W>
+void tile_scalar(int mr, int nr, int64_t kc, const float* xp, const W* p, float* c, int64_t ldc,
                  bool accumulate) {
   float s[kGemmMr][kGemmNr] = {};
-  for (int64_t k = 0; k < kc; ++k, xp += kGemmMr, p += kGemmNr)
+  for (int64_t k = 0; k < kc; ++k, xp += kGemmMr, p += kGemmNr) {
+    float w[kGemmNr];
+    for (int j = 0; j < kGemmNr; ++j) w[j] = widen(p[j]);
     for (int i = 0; i < kGemmMr; ++i)
-      for (int j = 0; j < kGemmNr; ++j) s[i][j] += xp[i] * p[j];
+      for (int j = 0; j < kGemmNr; ++j) s[i][j] += xp[i] * w[j];
+  }
   for (int i = 0; i < mr; ++i)
     for (int j = 0; j < nr; ++j) c[i * ldc + j] = (accumulate ? c[i * ldc + j] : 0.0f) + s[i][j];
 }
@@ -36,15 +47,11 @@ void pack_strip_f16_scalar(const uint16_t* const* rows, int64_t nr, int64_t kc, 
   }
 }
 
-void widen_f16_scalar(const uint16_t* src, int64_t n, float* dst) {
-  for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_fp32(src[i]);
-}
-
 }  // namespace
 
 const GemmKernels& gemm_kernels_scalar() {
-  static const GemmKernels k{"scalar", tile_scalar, pack_strip_scalar, pack_strip_f16_scalar,
-                             widen_f16_scalar};
+  static const GemmKernels k{"scalar", tile_scalar<float>, tile_scalar<uint16_t>, pack_strip_scalar,
+                             pack_strip_f16_scalar};
   return k;
 }
 
@@ -153,6 +160,21 @@ void gemm_panel_block(const GemmKernels& g, const float* xp, int64_t M, int64_t 
       const int nr = static_cast<int>(std::min<int64_t>(kGemmNr, n_rows - s * kGemmNr));
       g.tile(mr, nr, kc, x, block + s * kGemmNr * kc, y + m0 * ldy + s * kGemmNr, ldy, k0 > 0);
     }
+  }
+}
+
+void gemm_panel_block_f16(const GemmKernels& g, const float* xp, int64_t M, int64_t K, int64_t k0,
+                          const uint16_t* groups, int64_t n_rows, float* y, int64_t ldy,
+                          int64_t m_begin, int64_t m_end) {
+  const int64_t n_strips = n_rows / kGemmNr;
+  const int64_t Mp = (M + kGemmMr - 1) / kGemmMr * kGemmMr;
+  const int64_t kc = std::min(kGemmKc, K - k0);
+  for (int64_t m0 = m_begin; m0 < m_end; m0 += kGemmMr) {
+    const int mr = static_cast<int>(std::min<int64_t>(kGemmMr, m_end - m0));
+    const float* x = xp + k0 * Mp + m0 * kc;
+    for (int64_t s = 0; s < n_strips; ++s)
+      g.tile_f16(mr, kGemmNr, kc, x, groups + s * kGemmNr * K + k0 * kGemmNr,
+                 y + m0 * ldy + s * kGemmNr, ldy, k0 > 0);
   }
 }
 

@@ -6,10 +6,11 @@
 // it dequantizes the block (F16 converted inside the packer) into strips of
 // kGemmNr columns, k-major and back to back (128 KB, still in L2 when read), then
 // runs every micro-panel of x (kGemmMr x kGemmKc floats, 6 KB, stays in L1)
-// against the strips. The kernels are chosen at run time (AVX2+FMA+F16C or
-// portable scalar). Buffers the tile reads are best 64-byte aligned (a 32-byte
-// load then never splits a cache line). Prefill attention (attention_cpu.h) uses
-// the whole-K panel form (gemm_pack_strip, gemm_panel).
+// against the strips. F16 weights already in strip order (f16_strips.h) skip the
+// packing: the tiles read the halves in place (gemm_panel_block_f16). The kernels are chosen at run
+// time (AVX2+FMA+F16C or portable scalar). Buffers the tile reads are best 64-byte aligned (a
+// 32-byte load then never splits a cache line). Prefill attention (attention_cpu.h) uses the
+// whole-K panel form (gemm_pack_strip, gemm_panel).
 #pragma once
 
 #include <cstddef>
@@ -32,14 +33,14 @@ struct GemmKernels {
   // x against one strip block. Rows mr .. kGemmMr of xp are read (they hold zeros).
   void (*tile)(int mr, int nr, int64_t kc, const float* xp, const float* p, float* c, int64_t ldc,
                bool accumulate);
+  // As tile, with p in IEEE halves (an F16 strip, f16_strips.h), widened exactly as read.
+  void (*tile_f16)(int mr, int nr, int64_t kc, const float* xp, const uint16_t* p, float* c,
+                   int64_t ldc, bool accumulate);
   // dst[k * kGemmNr + j] = rows[j][k] for k < kc, j < nr (nr <= kGemmNr); columns nr ..
   // kGemmNr are zero.
   void (*pack_strip)(const float* const* rows, int64_t nr, int64_t kc, float* dst);
   // As pack_strip, from rows of IEEE half floats (GGUF F16), converted exactly.
   void (*pack_strip_f16)(const uint16_t* const* rows, int64_t nr, int64_t kc, float* dst);
-  // dst[i] = src[i] widened from IEEE half (exact) for i < n: a K block of F16
-  // weights already in strip order (f16_strips.h).
-  void (*widen_f16)(const uint16_t* src, int64_t n, float* dst);
 };
 
 const GemmKernels& gemm_kernels_scalar();
@@ -98,6 +99,13 @@ int64_t gemm_block_floats(int64_t n_rows);
 void gemm_panel_block(const GemmKernels& g, const float* xp, int64_t M, int64_t K, int64_t k0,
                       const float* block, int64_t n_rows, float* y, int64_t ldy, int64_t m_begin,
                       int64_t m_end);
+
+// As gemm_panel_block for a weight in the F16 strip layout (f16_strips.h), read in
+// place, widened by the tile: n_rows a multiple of kGemmNr, strip s (rows 16 s .. 16 s +
+// 15) at groups + s * kGemmNr * K halves, its K block k0 at + kGemmNr * k0.
+void gemm_panel_block_f16(const GemmKernels& g, const float* xp, int64_t M, int64_t K, int64_t k0,
+                          const uint16_t* groups, int64_t n_rows, float* y, int64_t ldy,
+                          int64_t m_begin, int64_t m_end);
 
 // p rounded up to a 64-byte boundary; a buffer of n floats needs n + 15 to align.
 float* gemm_align(float* p);

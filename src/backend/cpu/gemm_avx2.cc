@@ -1,7 +1,9 @@
 // The prefill GEMM's AVX2+FMA kernels (gemm.h): the tile (kGemmMr x 16 outputs in
 // 12 ymm accumulators, one broadcast activation from the packed micro-panel against
-// two packed weight vectors per step) and the strip packer (8 x 8 transposes). Compiled with -mavx2
-// -mfma (src/backend/CMakeLists.txt); called only after the run-time CPU check in cpu_backend.cc.
+// two packed weight vectors per step; the weights f32, or F16 halves widened by F16C
+// as they are loaded) and the strip packer (8 x 8 transposes). Compiled with -mavx2
+// -mfma -mf16c (src/backend/CMakeLists.txt); called only after the run-time CPU check
+// in cpu_backend.cc.
 #include "gemm.h"
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
@@ -34,14 +36,30 @@ inline void put(float* c, __m256 lo, __m256 hi, int nr, bool accumulate) {
   _mm256_maskstore_ps(c + 8, m1, hi);
 }
 
+// 8 elements of row r at k, as f32 (halves widened by F16C: exact).
+inline __m256 load8(const float* r, int64_t k) {
+  return _mm256_loadu_ps(r + k);
+}
+inline __m256 load8(const uint16_t* r, int64_t k) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r + k)));
+}
+inline float at(const float* r, int64_t k) {
+  return r[k];
+}
+inline float at(const uint16_t* r, int64_t k) {
+  return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(r[k])));
+}
+
 // Accumulators are named scalars, not an array, so they stay in registers. All
 // kGemmMr rows are computed (padding rows of xp are zeros); mr rows are stored.
-void tile_avx2(int mr, int nr, int64_t kc, const float* xp, const float* p, float* c, int64_t ldc,
-               bool accumulate) {
+// W: float (tile) or uint16_t halves widened as they are loaded (tile_f16).
+template <typename W>
+void tile_t(int mr, int nr, int64_t kc, const float* xp, const W* p, float* c, int64_t ldc,
+            bool accumulate) {
   __m256 a0 = _mm256_setzero_ps(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0,
          a4 = a0, b4 = a0, a5 = a0, b5 = a0;
   for (int64_t k = 0; k < kc; ++k, p += kGemmNr, xp += kGemmMr) {
-    const __m256 w0 = _mm256_loadu_ps(p), w1 = _mm256_loadu_ps(p + 8);
+    const __m256 w0 = load8(p, 0), w1 = load8(p, 8);
     __m256 v = _mm256_broadcast_ss(xp);
     a0 = _mm256_fmadd_ps(v, w0, a0);
     b0 = _mm256_fmadd_ps(v, w1, b0);
@@ -90,20 +108,6 @@ inline void transpose8x8(const __m256* v, float* dst) {
   _mm256_storeu_ps(dst + 7 * kGemmNr, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 
-// 8 elements of row r at k, as f32 (halves widened by F16C: exact).
-inline __m256 load8(const float* r, int64_t k) {
-  return _mm256_loadu_ps(r + k);
-}
-inline __m256 load8(const uint16_t* r, int64_t k) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r + k)));
-}
-inline float at(const float* r, int64_t k) {
-  return r[k];
-}
-inline float at(const uint16_t* r, int64_t k) {
-  return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(r[k])));
-}
-
 // Columns k .. k + 7 of rows r[0 .. 7], transposed to dst (transpose8x8).
 template <typename T>
 inline void transpose8(const T* const* r, int64_t k, float* dst) {
@@ -128,18 +132,12 @@ void pack_strip_t(const T* const* rows, int64_t nr, int64_t kc, float* dst) {
   }
 }
 
-void widen_f16_avx2(const uint16_t* src, int64_t n, float* dst) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, load8(src, i));
-  for (; i < n; ++i) dst[i] = at(src, i);
-}
-
 }  // namespace
 
 const GemmKernels* gemm_kernels_avx2() {
-  static_assert(kGemmMr == 6, "tile_avx2 holds 6 rows");
-  static const GemmKernels k{"avx2", tile_avx2, pack_strip_t<float>, pack_strip_t<uint16_t>,
-                             widen_f16_avx2};
+  static_assert(kGemmMr == 6, "tile_t holds 6 rows");
+  static const GemmKernels k{"avx2", tile_t<float>, tile_t<uint16_t>, pack_strip_t<float>,
+                             pack_strip_t<uint16_t>};
   return &k;
 }
 
