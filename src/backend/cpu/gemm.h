@@ -7,10 +7,11 @@
 // kGemmNr columns, k-major and back to back (128 KB, still in L2 when read), then
 // runs every micro-panel of x (kGemmMr x kGemmKc floats, 6 KB, stays in L1)
 // against the strips. F16 weights already in strip order (f16_strips.h) skip the
-// packing: the tiles read the halves in place (gemm_panel_block_f16). The kernels are chosen at run
-// time (AVX2+FMA+F16C or portable scalar). Buffers the tile reads are best 64-byte aligned (a
-// 32-byte load then never splits a cache line). Prefill attention (attention_cpu.h) uses the
-// whole-K panel form (gemm_pack_strip, gemm_panel).
+// packing: the tiles read the halves in place (gemm_panel_block_f16). The kernels
+// are chosen at run time (AVX2+FMA+F16C or portable scalar). Buffers the tile reads
+// are best 64-byte aligned (a 32-byte load then never splits a cache line). Prefill
+// attention (attention_cpu.h) uses the whole-K panel form (gemm_pack_strip,
+// gemm_panel).
 #pragma once
 
 #include <cstddef>
