@@ -41,15 +41,21 @@ std::vector<float> gemm(const GemmKernels& g, const std::vector<float>& x,
   return y;
 }
 
-TEST(CpuGemm, EveryKernelSetMatchesDoubleLoop) {
-  std::mt19937 rng(7);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<const GemmKernels*> kernels = {&gemm_kernels_scalar()};
+// The scalar kernel set, and the AVX2 one where compiled in and this CPU has it.
+std::vector<const GemmKernels*> gemm_kernel_sets() {
+  std::vector<const GemmKernels*> sets = {&gemm_kernels_scalar()};
 #if defined(__x86_64__)
   __builtin_cpu_init();
   if (gemm_kernels_avx2() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    kernels.push_back(gemm_kernels_avx2());
+    sets.push_back(gemm_kernels_avx2());
 #endif
+  return sets;
+}
+
+TEST(CpuGemm, EveryKernelSetMatchesDoubleLoop) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  const std::vector<const GemmKernels*> kernels = gemm_kernel_sets();
   for (auto [M, N, K] : std::vector<std::array<int64_t, 3>>{{1, 1, 1},
                                                             {5, 17, 3},
                                                             {6, 16, 128},
@@ -158,12 +164,7 @@ TEST(CpuGemm, BlockPackedWeightsMatchDoubleLoop) {
 TEST(CpuGemm, F16StripsInPlaceMatchDoubleLoop) {
   std::mt19937 rng(13);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<const GemmKernels*> gemms = {&gemm_kernels_scalar()};
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  if (gemm_kernels_avx2() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    gemms.push_back(gemm_kernels_avx2());
-#endif
+  const std::vector<const GemmKernels*> gemms = gemm_kernel_sets();
   for (auto [M, N, K] : std::vector<std::array<int64_t, 3>>{
            {7, 16, 256}, {13, 160, 300}, {20, 48, 99}, {9, 256, 520}}) {
     std::vector<float> x(static_cast<size_t>(M * K));
