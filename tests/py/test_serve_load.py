@@ -4,7 +4,11 @@ max_tokens). Checks: zero errors, every response complete (finish_reason
 stop/length, usage consistent), server RSS after the run within RSS_BOUND_MIB of
 its RSS after a warm-up round, and aggregate generated tokens/s above a single
 stream's (continuous batching).
-ASan builds (or PIVOT_SERVE_LOAD=small) run 8 clients x 4 requests."""
+ASan builds (or PIVOT_SERVE_LOAD=small) run 8 clients x 4 requests; under a
+sanitizer the throughput comparison is printed, not asserted: instrumented
+per-token work shrinks batching's gain to within this 2-vCPU VM's timing noise
+(aggregate / single measured 0.95-1.37 on an otherwise idle machine), so it would
+test the machine, not the scheduler. The Release stage asserts it at 16 x 20."""
 import os
 import sys
 import threading
@@ -25,7 +29,8 @@ MAX_TOKENS = 12
 def main():
     a = common.args()
     model = common.model_path("smollm2")
-    small = serve_util.is_sanitized(a.pivot) or os.environ.get("PIVOT_SERVE_LOAD") == "small"
+    sanitized = serve_util.is_sanitized(a.pivot)
+    small = sanitized or os.environ.get("PIVOT_SERVE_LOAD") == "small"
     clients, per_client = (8, 4) if small else (16, 20)
     srv = serve_util.Server(a.pivot, model, "--ctx-size", 256, "--parallel", 16)
     fails = []
@@ -86,7 +91,10 @@ def main():
             fails.append(f"{len(done)} of {n} requests completed")
         if (rss1 - rss0) / 1024 > RSS_BOUND_MIB:
             fails.append(f"RSS grew {(rss1 - rss0) / 1024:.1f} MiB > {RSS_BOUND_MIB} MiB")
-        if not agg_tps > single_tps:
+        if not agg_tps > single_tps and sanitized:
+            print(f"note: aggregate {agg_tps:.1f} tokens/s not above single {single_tps:.1f} "
+                  "(sanitized build: not asserted)")
+        elif not agg_tps > single_tps:
             fails.append(f"aggregate {agg_tps:.1f} tokens/s not above single {single_tps:.1f}")
         m = srv.metrics()
         if m["pivot_kv_cache_blocks_used"] != 0 or m["pivot_running_sequences"] != 0:
